@@ -1,0 +1,329 @@
+"""The battery: each check runs one example against one implementation and returns a Finding.
+
+No check asserts by itself and no check knows which layer it runs on. The same functions are
+driven by pytest (tests/test_properties.py), by ``bpcheck check`` and, later, by grading.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from bpcheck import finite_diff
+from bpcheck.autodiff import output_shape, reference_forward, reference_vjp
+from bpcheck.findings import Finding
+from bpcheck.implementation import (
+    Implementation, ImplementationError, backward, call, evaluate, forward, fresh,
+)
+from bpcheck.layer import Layer
+from bpcheck.strategies import Example
+from bpcheck.tolerances import FD_ELEMENTWISE_MAX, FD_SAFETY, compare
+
+
+class Fail(Exception):
+    """A check's verdict on this example: wrong. ``function`` overrides the function judged."""
+
+    def __init__(self, message: str, error: float | None = None, function: str | None = None):
+        super().__init__(message)
+        self.error, self.function = error, function
+
+
+class Skip(Exception):
+    """This example cannot be judged by this check (e.g. every entry sits on a kink)."""
+
+
+def _same_shape(actual: np.ndarray, expected_shape: tuple[int, ...], what: str) -> None:
+    if tuple(actual.shape) != tuple(expected_shape):
+        raise Fail(f"{what} has shape {tuple(actual.shape)}, expected {tuple(expected_shape)}")
+
+
+def _arg_shape(ex: Example, position: int) -> tuple[int, ...]:
+    return tuple(np.shape(ex.args[position]))
+
+
+# ---------------------------------------------------------------- forward and backward vs JAX
+
+
+def forward_matches(layer: Layer, impl: Implementation, ex: Example) -> float:
+    out, _ = forward(layer, impl, ex.args)
+    expected, _ = reference_vjp(layer, ex.args, ex.dout)
+    _same_shape(out, expected.shape, f"{layer.forward_name}'s output")
+    result = compare(out, expected, layer.tolerance)
+    if not result.ok:
+        raise Fail(f"output differs from the JAX twin: {result.describe()}", result.error)
+    return result.error
+
+
+def backward_matches_vjp(layer: Layer, impl: Implementation, ex: Example) -> float:
+    _, grads = evaluate(layer, impl, ex.args, ex.dout)
+    _, expected = reference_vjp(layer, ex.args, ex.dout)
+    problems, worst = [], 0.0
+    for name, grad, ref in zip(layer.grad_names, grads, expected):
+        _same_shape(grad, ref.shape, name)
+        result = compare(grad, ref, layer.tolerance)
+        worst = max(worst, result.error)
+        if not result.ok:
+            problems.append(f"{name} differs from jax.vjp: {result.describe()}")
+    if problems:
+        raise Fail("; ".join(problems), worst)
+    return worst
+
+
+# ---------------------------------------------------------------- finite differences
+
+
+def _scalar_function(layer: Layer, impl: Implementation, ex: Example, trust_own_forward: bool):
+    """phi(args) -> (value, magnitude): ⟨dout, forward(args)⟩ for a layer, the loss for a loss."""
+    weights = np.float64(1.0) if ex.dout is None else ex.dout
+    scale = 1.0 + max(float(np.max(np.abs(ex.args[p]), initial=0.0)) for p in layer.differentiable)
+
+    def phi(args: tuple[Any, ...]) -> tuple[float, float]:
+        out = forward(layer, impl, args)[0] if trust_own_forward else reference_forward(layer, args)
+        return float((weights * out).sum()), float((np.abs(weights) * (np.abs(out) + scale)).sum())
+
+    return phi
+
+
+def backward_matches_finite_differences(layer: Layer, impl: Implementation, ex: Example) -> float:
+    out, grads = evaluate(layer, impl, ex.args, ex.dout)
+    shapes = [_arg_shape(ex, p) for p in layer.differentiable]
+    for name, grad, shape in zip(layer.grad_names, grads, shapes):
+        _same_shape(grad, shape, name)
+    # Backward is judged on its own: differentiate the JAX twin when the forward is wrong here.
+    expected_out, _ = reference_vjp(layer, ex.args, ex.dout)
+    own = out.shape == expected_out.shape and compare(out, expected_out, layer.tolerance).ok
+    phi = _scalar_function(layer, impl, ex, trust_own_forward=own)
+    positions = layer.differentiable
+    rng = np.random.default_rng(ex.draw.seed ^ 0x5EED)
+    direction = finite_diff.random_direction(shapes, rng)
+
+    verdicts = []  # (what, analytic, estimate)
+    near_kink = finite_diff.crosses_kink(layer.kinks, ex.args, positions, direction)
+    if not near_kink:
+        estimate = finite_diff.directional(phi, ex.args, positions, direction)
+        analytic = sum(float(np.sum(g * v)) for g, v in zip(grads, direction))
+        verdicts.append(("along a random direction", analytic, estimate))
+    if near_kink or sum(int(np.prod(s)) for s in shapes) <= FD_ELEMENTWISE_MAX:
+        for i, index, unit in finite_diff.unit_directions(shapes):
+            if finite_diff.crosses_kink(layer.kinks, ex.args, positions, unit):
+                continue
+            estimate = finite_diff.directional(phi, ex.args, positions, unit)
+            verdicts.append((f"{layer.grad_names[i]}{list(index)}", float(grads[i][index]), estimate))
+    if not verdicts:
+        raise Skip("every entry is within a finite-difference step of a kink")
+
+    worst_error, failures = 0.0, []
+    for what, analytic, estimate in verdicts:
+        gap = abs(analytic - estimate.value)
+        worst_error = max(worst_error, gap / max(abs(analytic), abs(estimate.value), 1e-300))
+        if gap > FD_SAFETY * estimate.error:
+            failures.append((gap / estimate.error, what, analytic, estimate))
+    if failures:
+        _, what, analytic, estimate = max(failures, key=lambda f: f[0])
+        source = "" if own else " (of the JAX twin, since the forward is wrong here)"
+        raise Fail(
+            f"{len(failures)} of {len(verdicts)} finite-difference checks failed{source}; worst "
+            f"{what}: yours {analytic!r}, finite differences {estimate.value!r} "
+            f"(their error ≤ {estimate.error:.1e})",
+            worst_error,
+        )
+    return worst_error
+
+
+# ---------------------------------------------------------------- protocol invariants
+
+
+def _is_float64_array(value: Any) -> bool:
+    return isinstance(value, np.ndarray) and value.dtype == np.float64
+
+
+def shapes_and_dtypes(layer: Layer, impl: Implementation, ex: Example) -> None:
+    result = call(impl, layer.forward_name, *fresh(ex.args))
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        raise Fail(f"{layer.forward_name} must return a pair, got {type(result).__name__}",
+                   function=layer.forward_name)
+    first, second = result
+    expected = output_shape(layer, ex.args)
+    if np.shape(first) != expected:
+        what = "loss must be a scalar" if layer.is_loss else "output must have shape"
+        raise Fail(f"{layer.forward_name}: {what} {expected}, got shape {np.shape(first)}",
+                   function=layer.forward_name)
+    if layer.is_loss:
+        raw = (second,)
+    else:
+        raw = call(impl, layer.backward_name, fresh(ex.dout), second)
+        if len(layer.grad_names) == 1:
+            raw = (raw,)
+        elif not isinstance(raw, (tuple, list)) or len(raw) != len(layer.grad_names):
+            raise Fail(f"{layer.backward_name} must return ({', '.join(layer.grad_names)})")
+    for name, grad, position in zip(layer.grad_names, raw, layer.differentiable):
+        want = _arg_shape(ex, position)
+        if not isinstance(grad, np.ndarray):
+            raise Fail(f"{name} is {type(grad).__name__}, expected a float64 array of shape {want}")
+        if grad.shape != want:
+            raise Fail(f"{name} has shape {grad.shape}, expected {want} "
+                       f"(the shape of {layer.arg_names[position]})")
+        if not _is_float64_array(grad):
+            raise Fail(f"{name} has dtype {grad.dtype}, expected float64")
+
+
+def _unchanged(before: Any, after: Any) -> bool:
+    if isinstance(before, np.ndarray):
+        return (isinstance(after, np.ndarray) and before.shape == after.shape
+                and np.array_equal(before, after, equal_nan=True))
+    if isinstance(before, dict):
+        return (isinstance(after, dict) and before.keys() == after.keys()
+                and all(_unchanged(before[k], after[k]) for k in before))
+    if isinstance(before, (tuple, list)):
+        return (type(before) is type(after) and len(before) == len(after)
+                and all(_unchanged(b, a) for b, a in zip(before, after)))
+    try:
+        return bool(before == after)
+    except Exception:
+        return before is after
+
+
+def _arrays_in(value: Any):
+    if isinstance(value, np.ndarray):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _arrays_in(item)
+    elif isinstance(value, (tuple, list)):
+        for item in value:
+            yield from _arrays_in(item)
+
+
+def no_mutation_or_aliasing(layer: Layer, impl: Implementation, ex: Example) -> None:
+    given = fresh(ex.args)
+    out, second = call(impl, layer.forward_name, *given)
+    for position, (before, after) in enumerate(zip(ex.args, given)):
+        if position not in layer.mutable and not _unchanged(before, after):
+            raise Fail(f"{layer.forward_name} modified its argument {layer.arg_names[position]} "
+                       f"in place", function=layer.forward_name)
+    if layer.is_loss:
+        grads, upstream = (second,), None
+    else:
+        upstream, snapshot = fresh(ex.dout), fresh(second)
+        grads = call(impl, layer.backward_name, upstream, second)
+        grads = grads if isinstance(grads, (tuple, list)) else (grads,)
+        if not _unchanged(ex.dout, upstream):
+            raise Fail(f"{layer.backward_name} modified dout (the upstream gradient) in place")
+        if not _unchanged(snapshot, second):
+            raise Fail(f"{layer.backward_name} modified the cache in place")
+    for name, grad in zip(layer.grad_names, grads):
+        if not isinstance(grad, np.ndarray):
+            continue
+        if upstream is not None and np.shares_memory(grad, upstream):
+            raise Fail(f"{name} shares memory with dout: it must be a new array")
+        for position, arg in enumerate(given):
+            if any(np.shares_memory(grad, a) for a in _arrays_in(arg)):
+                raise Fail(f"{name} shares memory with the input {layer.arg_names[position]}")
+
+
+def linear_in_dout(layer: Layer, impl: Implementation, ex: Example) -> float:
+    _, cache = forward(layer, impl, ex.args)
+    rng = np.random.default_rng(ex.draw.seed ^ 0x11EA)
+    d1, d2 = ex.dout, rng.standard_normal(ex.dout.shape)
+    a, b = rng.uniform(-2.0, 2.0, size=2)
+    g1, g2, g12, g0 = (backward(layer, impl, d, fresh(cache))
+                       for d in (d1, d2, a * d1 + b * d2, np.zeros_like(d1)))
+    worst = 0.0
+    for name, x1, x2, x12, x0 in zip(layer.grad_names, g1, g2, g12, g0):
+        _same_shape(x12, x1.shape, name)
+        combined = compare(x12, a * x1 + b * x2, layer.tolerance)
+        worst = max(worst, combined.error)
+        if not combined.ok:
+            raise Fail(f"backward(a·d1 + b·d2) ≠ a·backward(d1) + b·backward(d2) in {name} "
+                       f"(a={a:.3g}, b={b:.3g}): {combined.describe()}", combined.error)
+        zero = compare(x0, np.zeros_like(x0), layer.tolerance)
+        if not zero.ok:
+            raise Fail(f"a zero dout gives a non-zero {name}: {zero.describe()}", zero.error)
+    return worst
+
+
+def consistent_over_the_batch(layer: Layer, impl: Implementation, ex: Example) -> float:
+    """Rows computed one example at a time (each with batch size 1) equal the batch's rows;
+    parameter gradients are the sum of the per-example ones; a loss is the mean of its rows."""
+    n = np.shape(ex.args[layer.batched[0]])[0]
+    full_out, full_grads = evaluate(layer, impl, ex.args, ex.dout)
+    outs, grads = [], []
+    for i in range(n):
+        rows = tuple(a[i:i + 1] if p in layer.batched else a for p, a in enumerate(ex.args))
+        out_i, grads_i = evaluate(layer, impl, rows, None if ex.dout is None else ex.dout[i:i + 1])
+        outs.append(out_i)
+        grads.append(grads_i)
+    if layer.is_loss:
+        pairs = [("loss", layer.forward_name, np.mean(outs), full_out),
+                 (layer.grad_names[0], layer.backward_name,
+                  np.concatenate([g[0] for g in grads]) / n, full_grads[0])]
+    else:
+        pairs = [("out", layer.forward_name, np.concatenate(outs), full_out)]
+        for k, (name, position) in enumerate(zip(layer.grad_names, layer.differentiable)):
+            parts = [g[k] for g in grads]
+            merged = np.concatenate(parts) if position in layer.batched else np.sum(parts, axis=0)
+            pairs.append((name, layer.backward_name, merged, full_grads[k]))
+    worst = 0.0
+    for name, function, per_example, batch in pairs:
+        if np.shape(per_example) != np.shape(batch):
+            raise Fail(f"{name} has shape {np.shape(batch)} for the batch but "
+                       f"{np.shape(per_example)} assembled from single examples", function=function)
+        result = compare(batch, per_example, layer.tolerance)
+        worst = max(worst, result.error)
+        if not result.ok:
+            raise Fail(f"{name} for the batch differs from {name} computed one example at a time "
+                       f"(batch size 1 each): {result.describe()}", result.error, function)
+    return worst
+
+
+# ---------------------------------------------------------------- the battery
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    title: str
+    run: Callable[[Layer, Implementation, Example], float | None]
+    judges: str = "backward"  # which function a finding names by default: "forward" | "backward"
+    applies: Callable[[Layer], bool] = lambda layer: True
+
+    def __call__(self, layer: Layer, impl: Implementation, ex: Example) -> Finding:
+        function = layer.forward_name if self.judges == "forward" else layer.backward_name
+        try:
+            error = self.run(layer, impl, ex)
+        except Fail as fail:
+            return Finding(self.name, self.title, fail.function or function, "failed", str(fail),
+                           fail.error, ex)
+        except ImplementationError as exc:
+            return Finding(self.name, self.title, function, "failed", str(exc), None, ex)
+        except Skip as skip:
+            return Finding(self.name, self.title, function, "skipped", str(skip), None, ex)
+        return Finding(self.name, self.title, function, "passed", "", error, ex)
+
+
+BATTERY: tuple[Check, ...] = (
+    Check("forward", "forward matches the JAX twin", forward_matches, judges="forward"),
+    Check("vjp", "backward matches jax.vjp", backward_matches_vjp),
+    Check("finite_differences", "backward matches finite differences",
+          backward_matches_finite_differences),
+    Check("shapes", "gradient shapes and dtypes match the arguments", shapes_and_dtypes),
+    Check("no_mutation", "no argument, dout or cache modified; no gradient aliases an input",
+          no_mutation_or_aliasing),
+    Check("linearity", "backward is linear in dout; zero dout gives zero gradients",
+          linear_in_dout, applies=lambda layer: not layer.is_loss),
+    Check("batch", "batch rows equal single-example rows (batch size 1)",
+          consistent_over_the_batch, applies=lambda layer: bool(layer.batched)),
+)
+
+
+def checks_for(layer: Layer) -> tuple[Check, ...]:
+    return tuple(check for check in BATTERY if check.applies(layer))
+
+
+def check_named(name: str) -> Check:
+    for check in BATTERY:
+        if check.name == name:
+            return check
+    raise KeyError(name)

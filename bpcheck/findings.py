@@ -1,0 +1,52 @@
+"""What a check concludes about one example, and how a failure is raised inside hypothesis."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from hypothesis import assume
+
+from bpcheck.strategies import Example
+
+Status = Literal["passed", "failed", "skipped"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str  # the check's name, e.g. "vjp"
+    title: str  # what the check verifies, e.g. "backward matches jax.vjp"
+    function: str  # the protocol function judged, e.g. "affine_backward"
+    status: Status
+    message: str = ""
+    error: float | None = None  # worst relative error seen (vs JAX or vs finite differences)
+    example: Example | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
+
+    def report(self) -> str:
+        lines = [f"{self.function}: {self.title} [{self.check}] — {self.status}"]
+        if self.message:
+            lines.append(f"  {self.message}")
+        if self.example is not None:
+            lines.append(f"  example: {self.example.shapes()}")
+            lines.append(f"  reproduce: {self.example.reproduce()}")
+        return "\n".join(lines)
+
+
+class CheckFailed(AssertionError):
+    """Raised inside a hypothesis test so that it shrinks to the smallest failing example."""
+
+    def __init__(self, finding: Finding):
+        super().__init__(finding.report())
+        self.finding = finding
+
+
+def enforce(finding: Finding) -> Finding:
+    """Turn a finding into hypothesis' terms: skipped examples are discarded, failures raise."""
+    assume(finding.status != "skipped")
+    if finding.failed:
+        raise CheckFailed(finding)
+    return finding

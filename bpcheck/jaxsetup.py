@@ -1,0 +1,37 @@
+"""Configure JAX once, before any JAX array exists: float64 and a persistent compilation cache.
+
+Every bpcheck module that touches JAX imports `jax` from here, so importing any of them is enough
+to put JAX in double precision. The compilation cache lives in a project-local, git-ignored folder
+(`.jax_cache/` beside `pyproject.toml` in a source checkout, else `~/.cache/bpcheck/jax`), or
+wherever `BPCHECK_JAX_CACHE` points; set that variable to an empty string to disable it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+jax.config.update("jax_platforms", "cpu")
+
+
+def _cache_dir() -> Path | None:
+    configured = os.environ.get("BPCHECK_JAX_CACHE")
+    if configured is not None:
+        return Path(configured) if configured else None
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "pyproject.toml").is_file():
+        return checkout / ".jax_cache"
+    return Path.home() / ".cache" / "bpcheck" / "jax"
+
+
+CACHE_DIR = _cache_dir()
+if CACHE_DIR is not None:
+    jax.config.update("jax_compilation_cache_dir", str(CACHE_DIR))
+    # Our programs are tiny and each compiles in ~0.1 s: cache all of them.
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+__all__ = ["jax", "CACHE_DIR"]

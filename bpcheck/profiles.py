@@ -1,0 +1,29 @@
+"""Hypothesis settings profiles, shared by pytest and the command line.
+
+``dev`` (the default) explores with fresh randomness each run; ``ci`` is derandomized so that a CI
+run is reproducible; ``thorough`` is for local runs before a release. Choose one with the
+``HYPOTHESIS_PROFILE`` environment variable. Deadlines are off: the first example of each new shape
+includes a JAX compilation (~0.15 s), which is not the code under test being slow.
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+EXAMPLES = {"dev": 50, "ci": 50, "thorough": 1000}
+
+_common = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True)
+settings.register_profile("dev", max_examples=EXAMPLES["dev"], **_common)
+settings.register_profile("ci", max_examples=EXAMPLES["ci"], derandomize=True, **_common)
+settings.register_profile("thorough", max_examples=EXAMPLES["thorough"], **_common)
+
+
+def load(name: str | None = None) -> str:
+    """Load the profile named (default: $HYPOTHESIS_PROFILE, else ``dev``); return its name."""
+    chosen = name or os.environ.get("HYPOTHESIS_PROFILE") or "dev"
+    if chosen not in EXAMPLES:
+        raise ValueError(f"unknown hypothesis profile {chosen!r}; choose one of {', '.join(EXAMPLES)}")
+    settings.load_profile(chosen)
+    return chosen

@@ -1,0 +1,119 @@
+"""The registry: one record per layer of the protocol. Adding a layer is one entry here
+(plus its NumPy pair in manual/ and its JAX twin in reference/); see README, "Adding a layer".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import bpcheck.jaxsetup  # noqa: F401  (float64 before any JAX array exists)
+import reference
+from bpcheck.layer import Layer, RegistryError
+from bpcheck.strategies import Dims, Values, affine_input_shape
+
+LARGE = (1.0, 40.0, 1e4)  # logits / pre-activations up to ±1e4 (overflow, log(0))
+
+
+# Samplers: the forward's arguments from drawn dimensions, in the forward's argument order.
+
+
+def _affine_args(d: Dims, v: Values):
+    return v.real(affine_input_shape(d)), v.real((d.d, d.m)), v.real((d.m,))
+
+
+def _elementwise_args(d: Dims, v: Values):
+    return (v.real((d.n, *d.trailing)),)
+
+
+def _leaky_relu_args(d: Dims, v: Values):
+    return v.real((d.n, *d.trailing)), v.uniform(0.01, 0.5)
+
+
+def _last_axis_args(d: Dims, v: Values):
+    return (v.real((d.n, 2, d.c) if d.split else (d.n, d.c)),)
+
+
+def _logits_labels(d: Dims, v: Values):
+    return v.real((d.n, d.c)), v.labels(d.n, d.c)
+
+
+def _logits_targets(d: Dims, v: Values):
+    return v.real((d.n, d.c)), v.probabilities(d.n, d.c)
+
+
+def _regression_args(d: Dims, v: Values):
+    return v.real((d.n, d.d)), v.real((d.n, d.d))
+
+
+def _batchnorm_args(d: Dims, v: Values):
+    bn_param = {
+        "mode": v.choice(("train", "test")),
+        "eps": 1e-5,
+        "momentum": 0.9,
+        "running_mean": v.real((d.d,), scaled=False),
+        "running_var": v.positive((d.d,)),
+    }
+    return v.real((d.n, d.d)), v.real((d.d,)), v.real((d.d,)), bn_param
+
+
+def _layernorm_args(d: Dims, v: Values):
+    return v.real((d.n, d.d)), v.real((d.d,)), v.real((d.d,)), {"eps": 1e-5}
+
+
+# Kinks: quantities whose sign change marks a non-differentiable point.
+
+
+def _at_zero(x, *_):
+    return np.asarray(x)
+
+
+def _hinge_margins(x, y):
+    """svm_loss kinks where a margin x_j - x_{y_i} + 1 (j != y_i) crosses 0."""
+    x = np.asarray(x)
+    margins = x - np.take_along_axis(x, np.asarray(y)[:, None], axis=1) + 1.0
+    margins[np.arange(x.shape[0]), y] = 1.0  # the j = y_i term is not a hinge
+    return margins
+
+
+REGISTRY: tuple[Layer, ...] = (
+    Layer("affine", reference.affine, _affine_args, differentiable=(0, 1, 2), batched=(0,)),
+    Layer("relu", reference.relu, _elementwise_args, kinks=_at_zero),
+    Layer("leaky_relu", reference.leaky_relu, _leaky_relu_args, kinks=_at_zero),
+    Layer("sigmoid", reference.sigmoid, _elementwise_args, magnitudes=LARGE),
+    Layer("tanh", reference.tanh, _elementwise_args, magnitudes=LARGE),
+    Layer("softplus", reference.softplus, _elementwise_args, magnitudes=LARGE),
+    Layer("softmax", reference.softmax, _last_axis_args, magnitudes=LARGE),
+    Layer("log_softmax", reference.log_softmax, _last_axis_args, magnitudes=LARGE),
+    Layer("softmax_loss", reference.softmax_loss, _logits_labels, batched=(0, 1), magnitudes=LARGE),
+    Layer(
+        "cross_entropy_loss", reference.cross_entropy_loss, _logits_targets,
+        batched=(0, 1), magnitudes=LARGE,
+    ),
+    Layer(
+        "svm_loss", reference.svm_loss, _logits_labels,
+        batched=(0, 1), kinks=_hinge_margins, magnitudes=LARGE,
+    ),
+    Layer("mse_loss", reference.mse_loss, _regression_args, batched=(0, 1)),
+    Layer(
+        "batchnorm", reference.batchnorm, _batchnorm_args,
+        differentiable=(0, 1, 2), batched=(), mutable=(3,),
+    ),
+    Layer("layernorm", reference.layernorm, _layernorm_args, differentiable=(0, 1, 2), batched=(0,)),
+)
+
+
+def layer_named(name: str) -> Layer:
+    for layer in REGISTRY:
+        if layer.name == name:
+            return layer
+    raise RegistryError(f"no layer named {name!r}; known: {', '.join(l.name for l in REGISTRY)}")
+
+
+def _validate(records: tuple[Layer, ...]) -> None:
+    names = [r.name for r in records]
+    duplicates = {n for n in names if names.count(n) > 1}
+    if duplicates:
+        raise RegistryError(f"duplicate layer names: {sorted(duplicates)}")
+
+
+_validate(REGISTRY)

@@ -1,0 +1,99 @@
+"""Every tolerance bpcheck uses, and the one comparison that applies them.
+
+Two kinds of agreement are judged, and the README explains each number:
+
+* ``ANALYTIC`` — two exact computations of the same quantity in float64 (manual vs ``jax.vjp``,
+  forward vs the JAX twin, batch vs per-example, backward linearity). They differ only by
+  rounding, a few ulps per operation, so we ask for agreement to ``rtol`` of the larger max-norm
+  of the two arrays, plus a tiny ``atol`` for results whose exact value is 0 but whose computed
+  value is rounding noise.
+* finite differences are judged against their own error estimate (see ``finite_diff``); only the
+  safety factor and the step live here.
+
+A layer record may carry an override (``Tolerance``) for a documented reason; none does today.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+EPS64 = float(np.finfo(np.float64).eps)
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """``|actual - expected| <= atol + rtol * max(‖actual‖∞, ‖expected‖∞)``, entry by entry."""
+
+    rtol: float
+    atol: float
+
+
+ANALYTIC = Tolerance(rtol=1e-10, atol=1e-13)
+
+#: Central-difference step (absolute; directions have unit max-norm). With Richardson
+#: extrapolation over steps h and 2h the truncation error is O(h^4) and rounding ~eps/h.
+FD_STEP = 1e-4
+#: A finite-difference estimate passes when |analytic - estimate| is within this many times the
+#: estimate's own error (truncation measured from h vs 2h, plus rounding eps·|terms|/h).
+FD_SAFETY = 10.0
+#: Per-element finite differences run on every example whose differentiable arguments hold at
+#: most this many entries in all (a directional check runs on every example).
+FD_ELEMENTWISE_MAX = 12
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The outcome of comparing two arrays: pass/fail and the worst entry."""
+
+    ok: bool
+    error: float  # worst |actual - expected| divided by the scale (relative to the norm)
+    index: tuple[int, ...] | None  # where the worst entry is
+    actual: float | None
+    expected: float | None
+    scale: float
+
+    def describe(self) -> str:
+        if self.index is None:
+            return f"relative error {self.error:.2e}"
+        return (
+            f"worst entry {list(self.index)}: yours {self.actual!r}, reference {self.expected!r} "
+            f"(relative error {self.error:.2e} of max-norm {self.scale:.3g})"
+        )
+
+
+def compare(actual: np.ndarray, expected: np.ndarray, tol: Tolerance = ANALYTIC) -> Comparison:
+    """Compare two arrays of the same shape; non-finite entries where the other is finite fail.
+
+    The error is measured relative to the larger max-norm of the two arrays, so a gradient that is
+    wrong by a factor (2, N, a sign) shows an error of order 1 whatever its size.
+    """
+    a = np.asarray(actual, dtype=np.float64)
+    e = np.asarray(expected, dtype=np.float64)
+    if a.shape != e.shape:
+        raise ValueError(f"compare() needs equal shapes, got {a.shape} and {e.shape}")
+    if a.size == 0:
+        return Comparison(True, 0.0, None, None, None, 0.0)
+    both_nan = np.isnan(a) & np.isnan(e)
+    same_inf = np.isinf(a) & (a == e)
+    diff = np.where(both_nan | same_inf, 0.0, np.abs(a - e))
+    diff = np.where(np.isnan(diff), np.inf, diff)
+    finite = np.isfinite(a) & np.isfinite(e)
+    scale = max(
+        float(np.max(np.abs(a[finite]), initial=0.0)),
+        float(np.max(np.abs(e[finite]), initial=0.0)),
+    )
+    bound = tol.atol + tol.rtol * scale
+    flat = int(np.argmax(diff))
+    worst = float(diff.flat[flat])
+    error = worst / scale if scale > 0 else worst
+    index = tuple(int(i) for i in np.unravel_index(flat, a.shape))
+    return Comparison(
+        ok=bool(worst <= bound),
+        error=float(error),
+        index=index,
+        actual=float(a.flat[flat]),
+        expected=float(e.flat[flat]),
+        scale=scale,
+    )

@@ -1,0 +1,145 @@
+"""Elementwise activations: hand-derived forward and backward passes.
+
+Every function accepts arrays of any shape; outputs have the input's shape.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ._stable import ignore_underflow
+from ._stable import sigmoid as _stable_sigmoid
+from ._stable import softplus as _stable_softplus
+
+
+class ReluCache(NamedTuple):
+    """Values saved by `relu_forward` for `relu_backward`."""
+
+    mask: np.ndarray  # boolean, x > 0
+
+
+class LeakyReluCache(NamedTuple):
+    """Values saved by `leaky_relu_forward` for `leaky_relu_backward`."""
+
+    mask: np.ndarray  # boolean, x > 0
+    alpha: float
+
+
+class SigmoidCache(NamedTuple):
+    """Values saved by `sigmoid_forward` for `sigmoid_backward`."""
+
+    out: np.ndarray  # s = sigmoid(x)
+
+
+class TanhCache(NamedTuple):
+    """Values saved by `tanh_forward` for `tanh_backward`."""
+
+    out: np.ndarray  # tanh(x)
+
+
+class SoftplusCache(NamedTuple):
+    """Values saved by `softplus_forward` for `softplus_backward`."""
+
+    sig: np.ndarray  # sigmoid(x), the derivative of softplus
+
+
+
+def relu_forward(x):
+    """Compute the rectified linear unit out = max(x, 0).
+
+    x: any shape; out: same shape as x.
+    """
+    mask = x > 0
+    out = np.where(mask, x, np.zeros_like(x))
+    return out, ReluCache(mask=mask)
+
+
+def relu_backward(dout, cache):
+    """Compute the gradient of relu w.r.t. x (relu'(0) = 0).
+
+    dout: same shape as x; returns dx: same shape as x.
+
+    dx = dout * (x > 0)
+    """
+    return np.where(cache.mask, dout, np.zeros_like(dout))
+
+
+def leaky_relu_forward(x, alpha=0.01):
+    """Compute the leaky relu out = x if x > 0 else alpha * x.
+
+    x: any shape; alpha: scalar; out: same shape as x.
+    """
+    mask = x > 0
+    out = np.where(mask, x, alpha * x)
+    return out, LeakyReluCache(mask=mask, alpha=alpha)
+
+
+def leaky_relu_backward(dout, cache):
+    """Compute the gradient of leaky relu w.r.t. x (derivative alpha at x = 0).
+
+    dout: same shape as x; returns dx: same shape as x.
+
+    dx = where(x > 0, dout, alpha * dout)
+    """
+    return np.where(cache.mask, dout, cache.alpha * dout)
+
+
+def sigmoid_forward(x):
+    """Compute the logistic sigmoid out = 1 / (1 + exp(-x)), stably.
+
+    x: any shape; out: same shape as x.
+    """
+    out = _stable_sigmoid(x)
+    return out, SigmoidCache(out=out)
+
+
+@ignore_underflow
+def sigmoid_backward(dout, cache):
+    """Compute the gradient of sigmoid w.r.t. x.
+
+    dout: same shape as x; returns dx: same shape as x.
+
+    dx = dout * s * (1 - s),  s = sigmoid(x)
+    """
+    s = cache.out
+    return dout * s * (1.0 - s)
+
+
+def tanh_forward(x):
+    """Compute the hyperbolic tangent out = tanh(x).
+
+    x: any shape; out: same shape as x.
+    """
+    out = np.tanh(x)
+    return out, TanhCache(out=out)
+
+
+def tanh_backward(dout, cache):
+    """Compute the gradient of tanh w.r.t. x.
+
+    dout: same shape as x; returns dx: same shape as x.
+
+    dx = dout * (1 - out**2),  out = tanh(x)
+    """
+    out = cache.out
+    return dout * ((1.0 - out) * (1.0 + out))  # factored: exact near |out| = 1
+
+
+def softplus_forward(x):
+    """Compute the softplus out = log(1 + exp(x)), stably.
+
+    x: any shape; out: same shape as x.
+    """
+    out = _stable_softplus(x)
+    return out, SoftplusCache(sig=_stable_sigmoid(x))
+
+
+@ignore_underflow
+def softplus_backward(dout, cache):
+    """Compute the gradient of softplus w.r.t. x.
+
+    dout: same shape as x; returns dx: same shape as x.
+
+    dx = dout * sigmoid(x)
+    """
+    return dout * cache.sig

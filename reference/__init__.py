@@ -1,0 +1,31 @@
+"""JAX reference models: forward values only, same arguments as ``manual``.
+
+Every function returns only its output array (layers) or scalar loss
+(losses). Nothing here is a derivative: gradients come from ``jax.vjp`` /
+``jax.grad`` applied to these functions. All functions are pure (no state
+updates) and jit-compatible once string arguments such as a batchnorm mode
+are treated as static.
+"""
+
+from .activations import leaky_relu, relu, sigmoid, softplus, tanh
+from .layers import affine
+from .losses import cross_entropy_loss, mse_loss, softmax_loss, svm_loss
+from .normalization import batchnorm, layernorm
+from .softmax import log_softmax, softmax
+
+__all__ = [
+    "affine",
+    "relu",
+    "leaky_relu",
+    "sigmoid",
+    "tanh",
+    "softplus",
+    "softmax",
+    "log_softmax",
+    "softmax_loss",
+    "cross_entropy_loss",
+    "svm_loss",
+    "mse_loss",
+    "batchnorm",
+    "layernorm",
+]

@@ -1,0 +1,45 @@
+"""Elementwise activations in JAX: forward values only, any input shape."""
+
+import jax
+import jax.numpy as jnp
+
+
+def relu(x):
+    """Compute the rectified linear unit max(x, 0) (JAX derivative at 0 is 0).
+
+    x: any shape; out: same shape as x.
+    """
+    return jax.nn.relu(x)
+
+
+def leaky_relu(x, alpha=0.01):
+    """Compute the leaky relu: x where x > 0, else alpha * x.
+
+    x: any shape; alpha: scalar; out: same shape as x.
+    """
+    x = jnp.asarray(x)
+    return jnp.where(x > 0, x, alpha * x)
+
+
+def sigmoid(x):
+    """Compute the logistic sigmoid 1 / (1 + exp(-x)).
+
+    x: any shape; out: same shape as x.
+    """
+    return jax.nn.sigmoid(x)
+
+
+def tanh(x):
+    """Compute the hyperbolic tangent tanh(x).
+
+    x: any shape; out: same shape as x.
+    """
+    return jnp.tanh(x)
+
+
+def softplus(x):
+    """Compute the softplus log(1 + exp(x)).
+
+    x: any shape; out: same shape as x.
+    """
+    return jax.nn.softplus(x)
