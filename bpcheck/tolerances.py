@@ -38,6 +38,9 @@ FD_STEP = 1e-4
 #: A finite-difference estimate passes when |analytic - estimate| is within this many times the
 #: estimate's own error (truncation measured from h vs 2h, plus rounding eps·|terms|/h).
 FD_SAFETY = 10.0
+#: The relative error reported for a finite-difference estimate only counts where the derivative
+#: is this many times its error bound (else both numbers are noise, e.g. saturated sigmoid).
+FD_MEANINGFUL = 1e3
 #: Per-element finite differences run on every example whose differentiable arguments hold at
 #: most this many entries in all (a directional check runs on every example).
 FD_ELEMENTWISE_MAX = 12
@@ -48,7 +51,7 @@ class Comparison:
     """The outcome of comparing two arrays: pass/fail and the worst entry."""
 
     ok: bool
-    error: float  # worst |actual - expected| divided by the scale (relative to the norm)
+    error: float  # worst |actual - expected| / (scale + atol/rtol): passes when <= rtol
     index: tuple[int, ...] | None  # where the worst entry is
     actual: float | None
     expected: float | None
@@ -59,7 +62,7 @@ class Comparison:
             return f"relative error {self.error:.2e}"
         return (
             f"worst entry {list(self.index)}: yours {self.actual!r}, reference {self.expected!r} "
-            f"(relative error {self.error:.2e} of max-norm {self.scale:.3g})"
+            f"(error {self.error:.2e} relative to max-norm {self.scale:.3g})"
         )
 
 
@@ -84,13 +87,14 @@ def compare(actual: np.ndarray, expected: np.ndarray, tol: Tolerance = ANALYTIC)
         float(np.max(np.abs(a[finite]), initial=0.0)),
         float(np.max(np.abs(e[finite]), initial=0.0)),
     )
-    bound = tol.atol + tol.rtol * scale
     flat = int(np.argmax(diff))
     worst = float(diff.flat[flat])
-    error = worst / scale if scale > 0 else worst
+    # worst <= atol + rtol·scale, written as one normalised error that is a plain relative error
+    # whenever the arrays are not all rounding noise (scale >> atol/rtol).
+    error = worst / (scale + tol.atol / tol.rtol)
     index = tuple(int(i) for i in np.unravel_index(flat, a.shape))
     return Comparison(
-        ok=bool(worst <= bound),
+        ok=bool(error <= tol.rtol),
         error=float(error),
         index=index,
         actual=float(a.flat[flat]),

@@ -1,0 +1,85 @@
+"""The project's structural promises: who imports what, what is exported, records are validated."""
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import manual
+from bpcheck.layer import Layer, RegistryError
+from bpcheck.registry import REGISTRY
+
+ROOT = Path(__file__).resolve().parent.parent
+STDLIB_OK = {"__future__", "typing", "functools", "math", "dataclasses", "collections", "warnings"}
+
+
+def _imports(package: str) -> list[tuple[str, str]]:
+    found = []
+    for path in sorted((ROOT / package).glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                found += [(path.name, alias.name.split(".")[0]) for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                found.append((path.name, "." if node.level else node.module.split(".")[0]))
+    return found
+
+
+def test_manual_imports_numpy_only():
+    bad = [(f, m) for f, m in _imports("manual") if m not in {"numpy", ".", "manual"} | STDLIB_OK]
+    assert not bad, f"manual/ must import NumPy only; found {bad}"
+
+
+def test_importing_manual_loads_no_jax():
+    code = "import sys, manual; print(sorted(m for m in sys.modules if m.split('.')[0] in "
+    code += "{'jax', 'jaxlib', 'bpcheck', 'reference'}))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         check=True, timeout=120)
+    assert out.stdout.strip() == "[]"
+
+
+def test_reference_never_imports_manual_nor_defines_derivatives():
+    modules = {m for _, m in _imports("reference")}
+    assert "manual" not in modules and "numpy" not in modules, modules
+    source = " ".join(p.read_text() for p in (ROOT / "reference").glob("*.py"))
+    for rule in ("custom_jvp", "custom_vjp", "defjvp", "defvjp"):
+        assert rule not in source, f"reference/ must not define derivatives ({rule})"
+
+
+@pytest.mark.parametrize("layer", REGISTRY, ids=lambda layer: layer.name)
+def test_manual_exports_every_protocol_function(layer):
+    for name in layer.functions:
+        assert callable(getattr(manual, name, None)), f"manual.{name} is missing"
+        assert name in manual.__all__
+
+
+def _sample(dims, values):
+    return (values.real((dims.n, dims.d)),)
+
+
+@pytest.mark.parametrize("fields, problem", [
+    (dict(name="not a name"), "identifier"),
+    (dict(differentiable=(1,)), "differentiable"),
+    (dict(differentiable=()), "at least one"),
+    (dict(batched=(0, 0)), "batched"),
+    (dict(magnitudes=(0.0,)), "magnitudes"),
+])
+def test_malformed_records_are_rejected(fields, problem):
+    record = dict(name="scaled", reference=lambda x: 2.0 * x, sample=_sample) | fields
+    with pytest.raises(RegistryError, match=problem):
+        Layer(**record)
+
+
+def test_loss_records_have_one_gradient():
+    with pytest.raises(RegistryError, match="only x"):
+        Layer("pair_loss", lambda x, y: (x * y).sum(), _sample, differentiable=(0, 1))
+
+
+def test_record_names_protocol_functions():
+    affine = next(layer for layer in REGISTRY if layer.name == "affine")
+    assert affine.functions == ("affine_forward", "affine_backward")
+    assert affine.grad_names == ("dx", "dw", "db")
+    loss = next(layer for layer in REGISTRY if layer.name == "softmax_loss")
+    assert loss.functions == ("softmax_loss",) and loss.grad_names == ("dx",)
