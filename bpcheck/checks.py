@@ -324,6 +324,13 @@ def checks_for(layer: Layer) -> tuple[Check, ...]:
     return tuple(check for check in BATTERY if check.applies(layer))
 
 
+def run_battery(
+    layer: Layer, impl: Implementation, ex: Example, checks: tuple[Check, ...] | None = None
+) -> list[Finding]:
+    """Every applicable check (or those given) on one example."""
+    return [check(layer, impl, ex) for check in (checks or checks_for(layer))]
+
+
 def check_named(name: str) -> Check:
     for check in BATTERY:
         if check.name == name:

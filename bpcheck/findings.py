@@ -27,7 +27,7 @@ class Finding:
         return self.status == "failed"
 
     def report(self) -> str:
-        lines = [f"{self.function}: {self.title} [{self.check}] — {self.status}"]
+        lines = [f"{self.function}: {self.title} [{self.check}]: {self.status}"]
         if self.message:
             lines.append(f"  {self.message}")
         if self.example is not None:
@@ -39,14 +39,18 @@ class Finding:
 class CheckFailed(AssertionError):
     """Raised inside a hypothesis test so that it shrinks to the smallest failing example."""
 
-    def __init__(self, finding: Finding):
-        super().__init__(finding.report())
-        self.finding = finding
+    def __init__(self, findings: list[Finding]):
+        super().__init__("\n".join(f.report() for f in findings))
+        self.findings = findings
 
 
-def enforce(finding: Finding) -> Finding:
-    """Turn a finding into hypothesis' terms: skipped examples are discarded, failures raise."""
-    assume(finding.status != "skipped")
-    if finding.failed:
-        raise CheckFailed(finding)
-    return finding
+def enforce(findings: list[Finding]) -> list[Finding]:
+    """Raise when any check failed on this example; the message reports every failed check.
+
+    An example every check skipped is discarded (hypothesis draws another).
+    """
+    assume(any(f.status != "skipped" for f in findings))
+    failed = [f for f in findings if f.failed]
+    if failed:
+        raise CheckFailed(failed)
+    return findings

@@ -21,6 +21,7 @@ def ignore_underflow(func):
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        """Call func with the underflow flag ignored."""
         with np.errstate(under="ignore"):
             return func(*args, **kwargs)
 

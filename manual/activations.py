@@ -122,7 +122,7 @@ def tanh_backward(dout, cache):
     dx = dout * (1 - out**2),  out = tanh(x)
     """
     out = cache.out
-    return dout * ((1.0 - out) * (1.0 + out))  # factored: exact near |out| = 1
+    return dout * ((1.0 - out) * (1.0 + out))  # factored form: accurate near |out| = 1
 
 
 def softplus_forward(x):

@@ -15,7 +15,7 @@ BUDGET = 200
 
 CASES = [
     pytest.param(bug, check, id=f"{bug.layer}: {bug.name} -> {check}",
-                 marks=pytest.mark.xdist_group(bug.layer))
+                 marks=pytest.mark.xdist_group(name=bug.layer))
     for bug in PLANTED
     for check in bug.catches
 ]
