@@ -27,10 +27,13 @@ class ImplementationError(Exception):
     """The implementation raised, is missing a function, or returned something off-protocol."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Implementation:
     label: str
     functions: Mapping[str, Callable[..., Any]]
+
+    def __repr__(self) -> str:
+        return f"Implementation({self.label!r}, {len(self.functions)} functions)"
 
     @classmethod
     def from_module(cls, module: ModuleType, label: str | None = None) -> Implementation:

@@ -23,7 +23,7 @@ class RegistryError(ValueError):
     """A layer record is malformed."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Layer:
     #: Protocol name: ``affine`` for the pair affine_forward/affine_backward, or ``softmax_loss``.
     name: str
@@ -66,6 +66,9 @@ class Layer:
             raise RegistryError(f"{self.name}: a loss returns (loss, dx), so only x is differentiable")
         if not self.magnitudes or any(m <= 0 for m in self.magnitudes):
             raise RegistryError(f"{self.name}: magnitudes must be positive")
+
+    def __repr__(self) -> str:
+        return f"Layer({self.name!r})"
 
     @property
     def is_loss(self) -> bool:

@@ -29,6 +29,10 @@ def _leaky_relu_args(d: Dims, v: Values):
     return v.real((d.n, *d.trailing)), v.uniform(0.01, 0.5)
 
 
+def _elu_args(d: Dims, v: Values):
+    return v.real((d.n, *d.trailing)), v.uniform(0.1, 2.0)
+
+
 def _last_axis_args(d: Dims, v: Values):
     return (v.real((d.n, 2, d.c) if d.split else (d.n, d.c)),)
 
@@ -79,6 +83,7 @@ REGISTRY: tuple[Layer, ...] = (
     Layer("affine", reference.affine, _affine_args, differentiable=(0, 1, 2), batched=(0,)),
     Layer("relu", reference.relu, _elementwise_args, kinks=_at_zero),
     Layer("leaky_relu", reference.leaky_relu, _leaky_relu_args, kinks=_at_zero),
+    Layer("elu", reference.elu, _elu_args, kinks=_at_zero, magnitudes=LARGE),
     Layer("sigmoid", reference.sigmoid, _elementwise_args, magnitudes=LARGE),
     Layer("tanh", reference.tanh, _elementwise_args, magnitudes=LARGE),
     Layer("softplus", reference.softplus, _elementwise_args, magnitudes=LARGE),

@@ -13,6 +13,8 @@ Only NumPy is used here.
 """
 
 from .activations import (
+    elu_backward,
+    elu_forward,
     leaky_relu_backward,
     leaky_relu_forward,
     relu_backward,
@@ -46,6 +48,8 @@ __all__ = [
     "relu_backward",
     "leaky_relu_forward",
     "leaky_relu_backward",
+    "elu_forward",
+    "elu_backward",
     "sigmoid_forward",
     "sigmoid_backward",
     "tanh_forward",

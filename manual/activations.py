@@ -25,6 +25,14 @@ class LeakyReluCache(NamedTuple):
     alpha: float
 
 
+class EluCache(NamedTuple):
+    """Values saved by `elu_forward` for `elu_backward`."""
+
+    mask: np.ndarray  # boolean, x > 0
+    out: np.ndarray  # elu(x)
+    alpha: float
+
+
 class SigmoidCache(NamedTuple):
     """Values saved by `sigmoid_forward` for `sigmoid_backward`."""
 
@@ -82,6 +90,27 @@ def leaky_relu_backward(dout, cache):
     dx = where(x > 0, dout, alpha * dout)
     """
     return np.where(cache.mask, dout, cache.alpha * dout)
+
+
+def elu_forward(x, alpha=1.0):
+    """Compute the exponential linear unit out = x if x > 0 else alpha * (exp(x) - 1).
+
+    x: any shape; alpha: scalar > 0; out: same shape as x. The exponential only ever sees
+    min(x, 0), so large positive x cannot overflow.
+    """
+    mask = x > 0
+    out = np.where(mask, x, alpha * np.expm1(np.minimum(x, 0)))
+    return out, EluCache(mask=mask, out=out, alpha=alpha)
+
+
+def elu_backward(dout, cache):
+    """Compute the gradient of elu w.r.t. x (derivative alpha at x = 0, the left one).
+
+    dout: same shape as x; returns dx: same shape as x.
+
+    dx = where(x > 0, dout, dout * (out + alpha))   since d/dx alpha (e^x - 1) = out + alpha
+    """
+    return np.where(cache.mask, dout, dout * (cache.out + cache.alpha))
 
 
 def sigmoid_forward(x):

@@ -7,7 +7,7 @@ updates) and jit-compatible once string arguments such as a batchnorm mode
 are treated as static.
 """
 
-from .activations import leaky_relu, relu, sigmoid, softplus, tanh
+from .activations import elu, leaky_relu, relu, sigmoid, softplus, tanh
 from .layers import affine
 from .losses import cross_entropy_loss, mse_loss, softmax_loss, svm_loss
 from .normalization import batchnorm, layernorm
@@ -17,6 +17,7 @@ __all__ = [
     "affine",
     "relu",
     "leaky_relu",
+    "elu",
     "sigmoid",
     "tanh",
     "softplus",

@@ -87,6 +87,21 @@ def batchnorm_backward_test_formula_in_train(dout, cache):
     return dout * cache.gamma * cache.inv_std, dgamma, dbeta
 
 
+def elu_forward_overflows(x, alpha=1.0):
+    out = np.where(x > 0, x, alpha * np.expm1(x))  # expm1 of large x overflows (untaken branch)
+    return out, manual.elu_forward(x, alpha)[1]
+
+
+def softmax_loss_without_max_shift(x, y):
+    n = x.shape[0]
+    e = np.exp(x)
+    p = e / e.sum(axis=1, keepdims=True)
+    loss = -np.log(p[np.arange(n), y]).mean()
+    dx = p.copy()
+    dx[np.arange(n), y] -= 1
+    return loss, dx / n
+
+
 PLANTED: tuple[Planted, ...] = (
     Planted("transposed dw", "affine", {"affine_backward": affine_backward_transposed_dw},
             ("vjp", "finite_differences")),
@@ -110,6 +125,10 @@ PLANTED: tuple[Planted, ...] = (
             {"batchnorm_backward": batchnorm_backward_edits_cache}, ("no_mutation",)),
     Planted("upstream gradient not multiplied in", "leaky_relu",
             {"leaky_relu_backward": leaky_relu_backward_forgets_dout}, ("linearity", "vjp")),
+    Planted("exp overflow in an untaken branch (a RuntimeWarning under pytest)", "elu",
+            {"elu_forward": elu_forward_overflows}, ("forward",)),
+    Planted("softmax without the max shift overflows at large logits", "softmax_loss",
+            {"softmax_loss": softmax_loss_without_max_shift}, ("forward", "vjp")),
     Planted("wrong forward", "sigmoid", {"sigmoid_forward": sigmoid_forward_wrong_sign},
             ("forward",)),
     Planted("batchnorm dx without the batch-statistics terms", "batchnorm",
