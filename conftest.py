@@ -1,16 +1,20 @@
-"""pytest set-up: float64 JAX before anything else, hypothesis profiles, the implementation under test."""
+"""pytest set-up: hypothesis profiles and the implementation under test.
 
-import bpcheck.jaxsetup  # noqa: F401  (must come first: jax_enable_x64 before any JAX array)
-import manual
+JAX is not imported here: the engine modules that use it import ``bpcheck.jaxsetup`` first
+(float64 before any JAX array), and the xdist controller process never needs JAX at all.
+"""
+
 import pytest
 
 from bpcheck import profiles
-from bpcheck.implementation import Implementation
 
 profiles.load()
 
 
 @pytest.fixture(scope="session")
-def impl() -> Implementation:
+def impl():
     """The implementation the property tests verify: manual/."""
+    import manual
+    from bpcheck.implementation import Implementation
+
     return Implementation.from_module(manual)

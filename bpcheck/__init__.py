@@ -1,9 +1,17 @@
 """bpcheck: a JAX-verified reference test suite for hand-derived backpropagation.
 
-Importing bpcheck puts JAX in float64 (see ``bpcheck.jaxsetup``).
+Submodules load on first use (``bpcheck.strategies.rebuild(...)`` works after ``import bpcheck``),
+so that a process which never touches JAX does not pay for importing it. Every module that uses JAX
+imports ``bpcheck.jaxsetup`` first, which puts JAX in float64 before any JAX array exists.
 """
 
-from bpcheck import jaxsetup  # noqa: F401  (first: float64 before any JAX array exists)
-from bpcheck import strategies  # noqa: F401  (``bpcheck.strategies.rebuild`` in failure reports)
+import importlib
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    try:
+        return importlib.import_module(f"bpcheck.{name}")
+    except ModuleNotFoundError as exc:
+        raise AttributeError(f"module 'bpcheck' has no attribute {name!r}") from exc

@@ -83,3 +83,11 @@ def test_record_names_protocol_functions():
     assert affine.grad_names == ("dx", "dw", "db")
     loss = next(layer for layer in REGISTRY if layer.name == "softmax_loss")
     assert loss.functions == ("softmax_loss",) and loss.grad_names == ("dx",)
+
+
+def test_engine_runs_jax_in_float64():
+    code = ("import bpcheck.registry, reference, jax.numpy as jnp; "
+            "print(jnp.asarray(1.0).dtype, reference.softmax(jnp.ones(3)).dtype)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         check=True, timeout=120)
+    assert out.stdout.split() == ["float64", "float64"]
