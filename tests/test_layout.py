@@ -91,3 +91,10 @@ def test_engine_runs_jax_in_float64():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          check=True, timeout=120)
     assert out.stdout.split() == ["float64", "float64"]
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    blocks = [b.split("```", 1)[0].strip() for b in readme.split("```sh\n")[1:]]
+    test_command = next(b for b in blocks if b.endswith("pytest"))
+    assert test_command in (ROOT / ".ci" / "run").read_text()
