@@ -61,6 +61,10 @@ def relu_backward_edits_dout(dout, cache):
     return dout
 
 
+def relu_backward_returns_dout(dout, cache):
+    return dout if cache.mask.all() else dout * cache.mask  # a "shortcut" that aliases dout
+
+
 def relu_forward_edits_x(x):
     out, cache = manual.relu_forward(x)
     x[x < 0] = 0.0
@@ -118,6 +122,8 @@ PLANTED: tuple[Planted, ...] = (
     Planted("missing factor 2", "mse_loss", {"mse_loss": mse_loss_without_2},
             ("vjp", "finite_differences")),
     Planted("in-place edit of dout", "relu", {"relu_backward": relu_backward_edits_dout},
+            ("no_mutation",)),
+    Planted("gradient aliases dout", "relu", {"relu_backward": relu_backward_returns_dout},
             ("no_mutation",)),
     Planted("in-place edit of the input", "relu", {"relu_forward": relu_forward_edits_x},
             ("no_mutation",)),
