@@ -1,7 +1,7 @@
-"""pytest set-up: hypothesis profiles and the implementation under test.
+"""pytest set-up: hypothesis profiles, the implementation under test, ``--impl FILE``.
 
-JAX is not imported here: the engine modules that use it import ``bpcheck.jaxsetup`` first
-(float64 before any JAX array), and the xdist controller process never needs JAX at all.
+JAX is not imported here at module level: the engine modules that use it import
+``bpcheck.jaxsetup`` first (float64 before any JAX array), and the xdist controller never needs it.
 """
 
 import pytest
@@ -11,9 +11,57 @@ from bpcheck import profiles
 profiles.load()
 
 
+def pytest_addoption(parser):
+    parser.addoption("--impl", metavar="FILE", default=None,
+                     help="run the property tests (tests/test_properties.py) against this "
+                          "layers.py instead of manual/")
+
+
+def _target(config):
+    """(implementation, layers, problems) under test, loaded once per process."""
+    if not hasattr(config, "_bpcheck_target"):
+        path = config.getoption("--impl")
+        if path is None:
+            import manual
+            from bpcheck.implementation import Implementation
+            from bpcheck.registry import REGISTRY
+
+            config._bpcheck_target = (Implementation.from_module(manual), REGISTRY, {})
+        else:
+            from bpcheck.plugin import PluginError, load
+
+            try:
+                plugin = load(path)
+            except PluginError as exc:
+                raise pytest.UsageError(f"--impl: {exc}") from None
+            config._bpcheck_target = (plugin.impl, plugin.layers, plugin.problems)
+    return config._bpcheck_target
+
+
+def pytest_configure(config):
+    if config.getoption("--impl"):
+        _target(config)  # a broken file is reported once, before any test runs
+
+
+def pytest_generate_tests(metafunc):
+    if "layer" in metafunc.fixturenames and "target" in metafunc.fixturenames:
+        _, layers, _ = _target(metafunc.config)
+        metafunc.parametrize("layer", [
+            pytest.param(layer, id=layer.name, marks=pytest.mark.xdist_group(name=layer.name))
+            for layer in layers
+        ])
+
+
+@pytest.fixture(scope="session")
+def target(request):
+    """The implementation the property tests verify (manual/, or --impl FILE) and its problems."""
+    impl, _, problems = _target(request.config)
+    return impl, problems
+
+
 @pytest.fixture(scope="session")
 def impl():
-    """The implementation the property tests verify: manual/."""
+    """manual/, for the tests of the checker itself (they plant bugs into copies of it)."""
     import manual
     from bpcheck.implementation import Implementation
 

@@ -1,7 +1,8 @@
-"""The command line: ``bpcheck check`` verifies manual/ against JAX and finite differences.
+"""The command line: ``bpcheck check [FILE]`` verifies layer implementations against JAX.
 
-Only this module prints. Exit status: 0 when every function checked passes, 1 when any fails,
-2 for a usage error.
+Without FILE it checks the built-in manual/; with FILE, a user's layers.py. Only this module
+prints. Exit status: 0 when every function present passes, 1 when any fails (or the file cannot
+be loaded), 2 for a usage error.
 """
 
 from __future__ import annotations
@@ -12,99 +13,140 @@ import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from functools import cache
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 DEFAULT_EXAMPLES = 50
+STATUS_STYLE = {"passed": "[green]passed[/]", "failed": "[bold red]FAILED[/]",
+                "error": "[bold red]ERROR[/]", "warning": "[yellow]warning[/]",
+                "missing": "[dim]missing[/]"}
 
 
-def _check_layer(layer_name: str, max_examples: int, profile: str) -> list:
-    """Run the whole battery on one layer (in a worker process): a list of CheckRun."""
-    import manual
+@cache
+def _target(path: str | None):
+    """(implementation, layers, problems) for manual/ or a user's file, loaded once per process."""
+    if path is None:
+        import manual
+        from bpcheck.implementation import Implementation
+        from bpcheck.registry import REGISTRY
+
+        return Implementation.from_module(manual), REGISTRY, {}
+    from bpcheck import plugin
+
+    loaded = plugin.load(path)
+    return loaded.impl, loaded.layers, loaded.problems
+
+
+def _check_layer(layer_name: str, path: str | None, max_examples: int, profile: str) -> list:
+    """Run the battery on one layer (in a worker process): a list of CheckRun."""
     from bpcheck import profiles
-    from bpcheck.implementation import Implementation
-    from bpcheck.registry import layer_named
+    from bpcheck.plugin import checks_available
     from bpcheck.runner import run_checks
 
     profiles.load(profile)
-    impl = Implementation.from_module(manual)
-    return run_checks(layer_named(layer_name), impl, max_examples=max_examples)
+    impl, layers, problems = _target(path)
+    layer = next(layer for layer in layers if layer.name == layer_name)
+    checks = checks_available(layer, impl, problems)
+    return run_checks(layer, impl, checks, max_examples=max_examples) if checks else []
 
 
 def _format_error(value: float | None) -> str:
     return "—" if value is None else f"{value:.1e}"
 
 
-def _table(rows, console: Console) -> None:
-    table = Table(title="bpcheck: manual/ against jax.vjp and finite differences")
+def _table(rows, title: str, console: Console) -> None:
+    table = Table(title=title)
     table.add_column("function", no_wrap=True)
     table.add_column("status", no_wrap=True)
-    for column in ("vs JAX", "vs finite diff.", "examples", "checks"):
+    for column in ("vs JAX", "vs FD", "examples", "checks"):
         table.add_column(column, justify="right", no_wrap=True)
     for row in rows:
-        status = "[green]passed[/]" if row.status == "passed" else "[bold red]FAILED[/]"
+        if row.status == "missing":
+            continue
         passed_checks = sum(r.failure is None for r in row.runs)
-        table.add_row(row.function, status, _format_error(row.worst_vs_jax),
-                      _format_error(row.worst_vs_fd), f"{row.examples:,}",
-                      f"{passed_checks}/{len(row.runs)}")
+        checks = f"{passed_checks}/{len(row.runs)}" if row.runs else "—"
+        examples = f"{row.examples:,}" if row.runs else "—"
+        table.add_row(row.function, STATUS_STYLE[row.status], _format_error(row.worst_vs_jax),
+                      _format_error(row.worst_vs_fd), examples, checks)
     console.print(table)
+    missing = [row.function for row in rows if row.status == "missing"]
+    if missing:
+        console.print(f"[dim]not defined (not checked): {', '.join(missing)}[/]")
 
 
-def cmd_check(args: argparse.Namespace, console: Console) -> int:
-    from bpcheck import profiles
-    from bpcheck.registry import REGISTRY
-    from bpcheck.verdict import verdicts, write_json
-
-    if args.file is not None:
-        console.print("[red]error:[/] checking your own file is not available yet; "
-                      "run `bpcheck check` without a file to verify the built-in manual/.")
-        return 2
-    if args.examples < 1:
-        console.print("[red]error:[/] --examples must be at least 1")
-        return 2
-    profile = profiles.load(args.profile)
-    names = [layer.name for layer in REGISTRY]
-    jobs = max(1, min(args.jobs or os.cpu_count() or 1, len(names)))
-    started = time.perf_counter()
+def _run_layers(names, path, examples, profile, jobs, console) -> list:
     runs = []
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), console=console, transient=True)
     with progress:
-        task = progress.add_task("checking layers", total=len(names))
+        task = progress.add_task("checking", total=len(names))
         if jobs == 1:
             for name in names:
                 progress.update(task, description=f"checking {name}")
-                runs.extend(_check_layer(name, args.examples, profile))
+                runs.extend(_check_layer(name, path, examples, profile))
                 progress.advance(task)
         else:
             context = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(jobs, mp_context=context) as pool:
-                futures = {pool.submit(_check_layer, n, args.examples, profile): n for n in names}
+                futures = {pool.submit(_check_layer, n, path, examples, profile): n for n in names}
                 for future in as_completed(futures):
                     runs.extend(future.result())
                     progress.update(task, description=f"checked {futures[future]}")
                     progress.advance(task)
+    return runs
+
+
+def cmd_check(args: argparse.Namespace, console: Console) -> int:
+    from bpcheck import profiles
+    from bpcheck.plugin import PluginError
+    from bpcheck.verdict import verdicts, write_json
+
+    if args.examples < 1:
+        console.print("[red]error:[/] --examples must be at least 1")
+        return 2
+    profile = profiles.load(args.profile)
+    path = None if args.file is None else str(args.file)
+    label = "manual/" if path is None else str(args.file)
+    try:
+        impl, layers, problems = _target(path)
+    except PluginError as exc:
+        console.print(f"[bold red]error:[/] {escape(str(exc))}")
+        if args.json is not None and not exc.usage:
+            write_json(args.json, [], {"implementation": label, "error": str(exc)})
+        return 2 if exc.usage else 1
+    functions = [(name, layer.name) for layer in layers for name in layer.functions]
+    missing = {name for name, _ in functions if name not in impl.functions}
+    if len(missing) == len(functions):
+        console.print(f"[bold red]error:[/] {escape(label)} defines none of the protocol functions "
+                      f"({', '.join(n for n, _ in functions[:4])}, …)")
+        return 1
+    names = [layer.name for layer in layers
+             if any(n in impl.functions and n not in problems for n in layer.functions)]
+    jobs = max(1, min(args.jobs or os.cpu_count() or 1, len(names)))
+    started = time.perf_counter()
+    runs = _run_layers(names, path, args.examples, profile, jobs, console)
     elapsed = time.perf_counter() - started
-    order = {name: i for i, name in enumerate(names)}
-    runs.sort(key=lambda r: order[r.layer])
-    rows = verdicts(runs)
-    _table(rows, console)
+    rows = verdicts(runs, functions, missing, problems)
+    _table(rows, f"bpcheck: {label} against jax.vjp and finite differences", console)
     for row in rows:
-        if row.failures:
-            console.print(f"[bold red]{row.function}[/]")
-            console.print(row.message, markup=False, highlight=False)
-    failed = sum(row.status == "failed" for row in rows)
+        if row.status in ("failed", "error", "warning"):
+            console.print(f"\n[bold]{row.function}[/] {STATUS_STYLE[row.status]}")
+            console.print(row.message, markup=False, highlight=False, soft_wrap=True)
+    counts = {s: sum(r.status == s for r in rows) for s in STATUS_STYLE}
+    summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
     examples = sum(row.examples for row in rows)
-    console.print(f"{len(rows) - failed} of {len(rows)} functions passed; {examples:,} examples "
-                  f"checked in {elapsed:.1f} s ({jobs} process{'es' * (jobs > 1)}, "
-                  f"profile {profile}, {args.examples} examples per layer through every check).")
+    console.print(f"{summary}; {examples:,} examples checked in {elapsed:.1f} s ({jobs} "
+                  f"process{'es' * (jobs > 1)}, profile {profile}, {args.examples} examples per "
+                  f"layer through every check).")
     if args.json is not None:
-        write_json(args.json, rows, {"implementation": "manual", "elapsed_seconds": elapsed,
-                                     "examples_per_check": args.examples, "profile": profile})
-    return 1 if failed else 0
+        write_json(args.json, rows, {"implementation": label, "elapsed_seconds": elapsed,
+                                     "examples_per_layer": args.examples, "profile": profile})
+    return 1 if counts["failed"] or counts["error"] else 0
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import traceback
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -78,7 +79,11 @@ def call(impl: Implementation, name: str, *args: Any) -> Any:
     if function is None:
         raise ImplementationError(f"{name} is not defined")
     try:
-        return function(*args)
+        # Overflow, division by zero, invalid values: an unstable formula is reported as an error
+        # of the function, with its line — the same under pytest (filterwarnings) and the CLI.
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            return function(*args)
     except Exception as exc:  # the implementation's own error, reported as such
         raise ImplementationError(f"{name} raised {type(exc).__name__}: {exc}{_where(exc)}") from exc
 

@@ -45,6 +45,12 @@ FD_MEANINGFUL = 1e3
 #: most this many entries in all (a directional check runs on every example).
 FD_ELEMENTWISE_MAX = 12
 
+#: A failure's diagnosis names a factor (−1, 2, 1/2, N, 1/N) only when the least-squares factor
+#: c = ⟨yours, reference⟩/⟨reference, reference⟩ is this close to it (relative), on top of yours
+#: matching c·reference to ``ANALYTIC``. A real factor mistake fits to ~1e-15; a fit within 1e-6 of
+#: a named value by coincidence is what this guards against (no diagnosis beats a wrong one).
+DIAGNOSIS_FACTOR_RTOL = 1e-6
+
 
 @dataclass(frozen=True)
 class Comparison:
@@ -80,7 +86,8 @@ def compare(actual: np.ndarray, expected: np.ndarray, tol: Tolerance = ANALYTIC)
         return Comparison(True, 0.0, None, None, None, 0.0)
     both_nan = np.isnan(a) & np.isnan(e)
     same_inf = np.isinf(a) & (a == e)
-    diff = np.where(both_nan | same_inf, 0.0, np.abs(a - e))
+    with np.errstate(invalid="ignore", over="ignore"):
+        diff = np.where(both_nan | same_inf, 0.0, np.abs(a - e))
     diff = np.where(np.isnan(diff), np.inf, diff)
     finite = np.isfinite(a) & np.isfinite(e)
     scale = max(

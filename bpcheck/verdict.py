@@ -20,14 +20,25 @@ class FunctionVerdict:
     function: str
     layer: str
     runs: list[CheckRun] = field(default_factory=list)
+    #: Set for a function that was not run: "missing" (not defined) or "error" (unusable).
+    fixed_status: str | None = None
+    note: str = ""
 
     @property
     def failures(self) -> list[CheckRun]:
         return [r for r in self.runs if r.failure is not None]
 
     @property
+    def warnings(self) -> list[CheckRun]:
+        return [r for r in self.runs if getattr(r, "warning", None) is not None and r.failure is None]
+
+    @property
     def status(self) -> str:
-        return "failed" if self.failures else "passed"
+        if self.fixed_status:
+            return self.fixed_status
+        if self.failures:
+            return "failed"
+        return "warning" if self.warnings else "passed"
 
     def _worst(self, checks: tuple[str, ...]) -> float | None:
         errors = [r.worst_error for r in self.runs if r.check in checks and r.passed]
@@ -48,7 +59,23 @@ class FunctionVerdict:
 
     @property
     def message(self) -> str:
-        return "\n".join(r.failure.report() for r in self.failures)
+        """Each failed (then warned) check on one line, then the examples they failed on."""
+        if self.note:
+            return self.note
+        findings = [r.failure for r in self.failures] + [r.warning for r in self.warnings]
+        by_message: dict[str, list] = {}
+        for finding in findings:  # a function that raises says the same to every check
+            by_message.setdefault(finding.message, []).append(finding)
+        lines = [f"{'✗' if group[0].failed else '!'} {', '.join(f.title for f in group)}: {message}"
+                 for message, group in by_message.items()]
+        seen = []
+        for finding in findings:
+            example = finding.example
+            if example is not None and example.reproduce() not in seen:
+                seen.append(example.reproduce())
+                lines.append(f"  example: {example.shapes()}")
+                lines.append(f"  reproduce: {example.reproduce()}")
+        return "\n".join(lines)
 
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -75,9 +102,20 @@ class FunctionVerdict:
         return data
 
 
-def verdicts(runs: list[CheckRun]) -> list[FunctionVerdict]:
-    """Group check runs by the function each one judged (a failure may name another function)."""
+def verdicts(runs: list[CheckRun], functions: list[tuple[str, str]] | None = None,
+             missing: set[str] = frozenset(), problems: dict[str, str] | None = None,
+             ) -> list[FunctionVerdict]:
+    """One verdict per function: check runs grouped by the function each judged (a failure may
+    name another function), in the order of ``functions`` ((function, layer) pairs) when given,
+    with rows for the functions that are missing or could not be run."""
+    problems = problems or {}
     table: dict[str, FunctionVerdict] = {}
+    for function, layer in functions or []:
+        row = table[function] = FunctionVerdict(function, layer)
+        if function in missing:
+            row.fixed_status, row.note = "missing", f"{function} is not defined"
+        elif function in problems:
+            row.fixed_status, row.note = "error", problems[function]
     for run in runs:
         function = run.failure.function if run.failure is not None else run.function
         table.setdefault(function, FunctionVerdict(function, run.layer)).runs.append(run)

@@ -1,0 +1,178 @@
+"""Load a user's layers.py: its protocol functions in place of manual's, and any layers it adds.
+
+This is the one loader for user code (``bpcheck check FILE``, ``pytest --impl FILE``). Every way a
+file can be broken — missing, not Python, a syntax error, a missing import, an exception or
+``sys.exit`` at import, a function with the wrong number of arguments — becomes a ``PluginError``
+or a per-function problem with one sentence naming the file, the line and the cause.
+
+A file may also bring a layer that is not in the protocol: next to ``<name>_forward`` and
+``<name>_backward`` (or a ``<name>_loss``) it defines the JAX twin ``<name>_reference`` (same
+arguments as the forward) and, when the layer takes more than one array, ``<name>_sample(dims,
+values)`` returning the forward's arguments; ``<name>_domain`` (a dict of Layer fields:
+differentiable, batched, kinks, magnitudes, mutable) says the rest. See README, "Check your own
+layers.py".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import inspect
+import sys
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable
+
+import bpcheck.jaxsetup  # noqa: F401  (float64 before the user's twin creates any JAX array)
+from bpcheck.checks import BATTERY, Check, checks_for
+from bpcheck.implementation import Implementation
+from bpcheck.layer import Layer, RegistryError
+from bpcheck.registry import REGISTRY
+from bpcheck.strategies import Dims, Values
+
+REFERENCE_SUFFIX = "_reference"
+DOMAIN_FIELDS = ("differentiable", "batched", "kinks", "magnitudes", "mutable")
+
+
+class PluginError(Exception):
+    """The file cannot be loaded at all. ``usage`` marks a bad path (exit status 2)."""
+
+    def __init__(self, message: str, *, usage: bool = False):
+        super().__init__(message)
+        self.usage = usage
+
+
+@dataclass(frozen=True)
+class Plugin:
+    path: Path
+    impl: Implementation
+    layers: tuple[Layer, ...]  # the protocol's layers, then the file's own
+    problems: dict[str, str] = field(default_factory=dict)  # function name -> why it can't run
+
+
+def _line_of(exc: BaseException, path: Path) -> str:
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename) == path]
+    return f", line {frames[-1].lineno}" if frames else ""
+
+
+def _import(path: Path) -> ModuleType:
+    digest = hashlib.sha1(str(path).encode()).hexdigest()[:10]
+    name = f"bpcheck_user_{path.stem}_{digest}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise PluginError(f"{path} cannot be imported as a Python module", usage=True)
+    module = importlib.util.module_from_spec(spec)
+    folder = str(path.parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)  # the file may import its neighbours
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        where = f"{exc.filename or path}, line {exc.lineno}"
+        raise PluginError(f"{where}: syntax error: {exc.msg}") from None
+    except ModuleNotFoundError as exc:
+        raise PluginError(f"{path}{_line_of(exc, path)}: imports {exc.name!r}, which is not "
+                          f"installed here") from None
+    except SystemExit as exc:
+        raise PluginError(f"{path}{_line_of(exc, path)}: calls sys.exit({exc.code!r}) while "
+                          f"being imported") from None
+    except Exception as exc:
+        raise PluginError(f"{path}{_line_of(exc, path)}: raised {type(exc).__name__}: {exc} "
+                          f"while being imported") from None
+    return module
+
+
+def _one_array_sample(dims: Dims, values: Values) -> tuple[Any, ...]:
+    return (values.real((dims.n, *dims.trailing)),)
+
+
+def _own_layers(module: ModuleType, path: Path) -> list[Layer]:
+    known = {layer.name for layer in REGISTRY}
+    layers = []
+    for attribute in sorted(vars(module)):
+        if not attribute.endswith(REFERENCE_SUFFIX) or attribute.startswith("_"):
+            continue
+        name = attribute[: -len(REFERENCE_SUFFIX)]
+        if name in known:
+            continue  # a protocol layer's twin is bpcheck's own
+        reference = getattr(module, attribute)
+        sample = getattr(module, f"{name}_sample", None)
+        domain = getattr(module, f"{name}_domain", {}) or {}
+        if not isinstance(domain, dict) or set(domain) - set(DOMAIN_FIELDS):
+            raise PluginError(f"{path}: {name}_domain must be a dict with keys among "
+                              f"{', '.join(DOMAIN_FIELDS)}")
+        if sample is None:
+            required = [p for p in inspect.signature(reference).parameters.values()
+                        if p.default is p.empty]
+            if len(required) != 1:
+                raise PluginError(
+                    f"{path}: {attribute} takes {len(required)} arguments; define "
+                    f"{name}_sample(dims, values) returning them (see README)")
+            sample = _one_array_sample
+        try:
+            layers.append(Layer(name, reference, sample, **domain))
+        except (RegistryError, TypeError) as exc:
+            raise PluginError(f"{path}: layer {name!r}: {exc}") from None
+    return layers
+
+
+def _arity_problem(function: Callable[..., Any], name: str, argument_names: tuple[str, ...]) -> str | None:
+    try:
+        inspect.signature(function).bind(*argument_names)
+    except TypeError:
+        return (f"{name}{inspect.signature(function)} cannot be called as "
+                f"{name}({', '.join(argument_names)}) as the protocol does")
+    except ValueError:  # no signature (a builtin): let the call itself tell
+        return None
+    return None
+
+
+def protocol_problems(impl: Implementation, layers: tuple[Layer, ...]) -> dict[str, str]:
+    """Functions present but unusable: wrong arity, or a backward without its forward."""
+    problems = {}
+    for layer in layers:
+        calls = {layer.forward_name: layer.arg_names}
+        if not layer.is_loss:
+            calls[layer.backward_name] = ("dout", "cache")
+        for name, argument_names in calls.items():
+            function = impl.functions.get(name)
+            if function is not None:
+                problem = _arity_problem(function, name, argument_names)
+                if problem:
+                    problems[name] = problem
+        if (not layer.is_loss and layer.backward_name in impl.functions
+                and layer.forward_name not in impl.functions):
+            problems.setdefault(layer.backward_name,
+                                f"{layer.backward_name} cannot be checked without "
+                                f"{layer.forward_name}, which makes its cache")
+    return problems
+
+
+def load(path: str | Path) -> Plugin:
+    """Load a user's file; raise PluginError with one clear sentence if it cannot be."""
+    path = Path(path)
+    if not path.exists():
+        raise PluginError(f"{path}: no such file", usage=True)
+    if not path.is_file():
+        raise PluginError(f"{path} is not a file", usage=True)
+    if path.suffix != ".py":
+        raise PluginError(f"{path} is not a Python file (.py)", usage=True)
+    path = path.resolve()
+    module = _import(path)
+    impl = Implementation.from_module(module, label=str(path))
+    layers = (*REGISTRY, *_own_layers(module, path))
+    return Plugin(path, impl, layers, protocol_problems(impl, layers))
+
+
+def checks_available(layer: Layer, impl: Implementation, problems: dict[str, str]) -> tuple[Check, ...]:
+    """The checks that can run: all when forward and backward are usable, the forward check when
+    only the forward is, none otherwise."""
+    usable = {n for n in layer.functions if n in impl.functions and n not in problems}
+    if set(layer.functions) <= usable:
+        return checks_for(layer)
+    if layer.forward_name in usable:
+        return tuple(c for c in BATTERY if c.judges == "forward" and c.applies(layer))
+    return ()
