@@ -13,6 +13,10 @@ import numpy as np
 
 from bpcheck import finite_diff
 from bpcheck.autodiff import output_shape, reference_forward, reference_vjp
+from bpcheck.diagnose import (
+    batch_size, diagnose_exception, diagnose_non_finite, diagnose_shape, diagnose_values,
+    kink_message, kink_only,
+)
 from bpcheck.findings import Finding
 from bpcheck.implementation import (
     Implementation, ImplementationError, backward, call, evaluate, forward, fresh,
@@ -23,20 +27,34 @@ from bpcheck.tolerances import FD_ELEMENTWISE_MAX, FD_MEANINGFUL, FD_SAFETY, com
 
 
 class Fail(Exception):
-    """A check's verdict on this example: wrong. ``function`` overrides the function judged."""
+    """A check's verdict on this example: wrong. ``function`` overrides the function judged;
+    ``diagnosis`` is the most likely cause, when the evidence is clear (see ``diagnose``)."""
 
-    def __init__(self, message: str, error: float | None = None, function: str | None = None):
+    def __init__(self, message: str, error: float | None = None, function: str | None = None,
+                 diagnosis: str | None = None):
         super().__init__(message)
-        self.error, self.function = error, function
+        self.error, self.function, self.diagnosis = error, function, diagnosis
+
+
+class Warn(Exception):
+    """A difference that is a convention, not a mistake (e.g. the derivative chosen at a kink)."""
+
+    def __init__(self, message: str, error: float | None = None):
+        super().__init__(message)
+        self.error = error
 
 
 class Skip(Exception):
     """This example cannot be judged by this check (e.g. every entry sits on a kink)."""
 
 
-def _same_shape(actual: np.ndarray, expected_shape: tuple[int, ...], what: str) -> None:
+def _same_shape(actual: np.ndarray, expected_shape: tuple[int, ...], what: str,
+                n: int | None = None) -> None:
+    """Fail unless the shapes match; with the batch size ``n``, diagnose a gradient's shape."""
     if tuple(actual.shape) != tuple(expected_shape):
-        raise Fail(f"{what} has shape {tuple(actual.shape)}, expected {tuple(expected_shape)}")
+        diagnosis = None if n is None else diagnose_shape(what, actual.shape, expected_shape, n)
+        raise Fail(f"{what} has shape {tuple(actual.shape)}, expected {tuple(expected_shape)}",
+                   diagnosis=diagnosis)
 
 
 def _arg_shape(ex: Example, position: int) -> tuple[int, ...]:
@@ -52,23 +70,45 @@ def forward_matches(layer: Layer, impl: Implementation, ex: Example) -> float:
     _same_shape(out, expected.shape, f"{layer.forward_name}'s output")
     result = compare(out, expected, layer.tolerance)
     if not result.ok:
-        raise Fail(f"output differs from the JAX twin: {result.describe()}", result.error)
+        what = "the loss" if layer.is_loss else "the output"
+        raise Fail(f"output differs from the JAX twin: {result.describe()}", result.error,
+                   diagnosis=diagnose_non_finite(what, out, expected))
     return result.error
 
 
 def backward_matches_vjp(layer: Layer, impl: Implementation, ex: Example) -> float:
+    """Every gradient equals jax.vjp's; a difference only at kinks is a warning (a convention)."""
     _, grads = evaluate(layer, impl, ex.args, ex.dout)
     _, expected = reference_vjp(layer, ex.args, ex.dout)
-    problems, worst = [], 0.0
-    for name, grad, ref in zip(layer.grad_names, grads, expected):
-        _same_shape(grad, ref.shape, name)
+    n = batch_size(layer, ex.args)
+    problems, diagnoses, conventions, worst = [], [], [], 0.0
+    for i, (name, grad, ref) in enumerate(zip(layer.grad_names, grads, expected)):
+        _same_shape(grad, ref.shape, name, n)
         result = compare(grad, ref, layer.tolerance)
         worst = max(worst, result.error)
-        if not result.ok:
-            problems.append(f"{name} differs from jax.vjp: {result.describe()}")
+        if result.ok:
+            continue
+        if kink_only(layer, ex, i, grad, ref, layer.tolerance):
+            conventions.append(kink_message(layer, ex, i, grad, ref))
+            continue
+        problems.append(f"{name} differs from jax.vjp: {result.describe()}")
+        diagnoses.append(diagnose_values(layer, ex, i, grad, ref))
     if problems:
-        raise Fail("; ".join(problems), worst)
+        raise Fail("; ".join(problems), worst,
+                   diagnosis="; ".join(d for d in diagnoses if d) or None)
+    if conventions:
+        raise Warn("; ".join(conventions), worst)
     return worst
+
+
+def _diagnose_against_jax(layer: Layer, ex: Example, grads, expected) -> str | None:
+    """The first confident diagnosis among the gradients that differ from jax.vjp's."""
+    for i, (grad, ref) in enumerate(zip(grads, expected)):
+        if grad.shape == ref.shape and not compare(grad, ref, layer.tolerance).ok:
+            diagnosis = diagnose_values(layer, ex, i, grad, ref)
+            if diagnosis is not None:
+                return diagnosis
+    return None
 
 
 # ---------------------------------------------------------------- finite differences
@@ -90,9 +130,9 @@ def backward_matches_finite_differences(layer: Layer, impl: Implementation, ex: 
     out, grads = evaluate(layer, impl, ex.args, ex.dout)
     shapes = [_arg_shape(ex, p) for p in layer.differentiable]
     for name, grad, shape in zip(layer.grad_names, grads, shapes):
-        _same_shape(grad, shape, name)
+        _same_shape(grad, shape, name, batch_size(layer, ex.args))
     # Backward is judged on its own: differentiate the JAX twin when the forward is wrong here.
-    expected_out, _ = reference_vjp(layer, ex.args, ex.dout)
+    expected_out, expected_grads = reference_vjp(layer, ex.args, ex.dout)
     own = out.shape == expected_out.shape and compare(out, expected_out, layer.tolerance).ok
     phi = _scalar_function(layer, impl, ex, trust_own_forward=own)
     positions = layer.differentiable
@@ -130,6 +170,7 @@ def backward_matches_finite_differences(layer: Layer, impl: Implementation, ex: 
             f"{what}: yours {analytic!r}, finite differences {estimate.value!r} "
             f"(their error ≤ {estimate.error:.1e})",
             worst_error,
+            diagnosis=_diagnose_against_jax(layer, ex, grads, expected_grads) if own else None,
         )
     return worst_error
 
@@ -163,10 +204,15 @@ def shapes_and_dtypes(layer: Layer, impl: Implementation, ex: Example) -> None:
     for name, grad, position in zip(layer.grad_names, raw, layer.differentiable):
         want = _arg_shape(ex, position)
         if not isinstance(grad, np.ndarray):
-            raise Fail(f"{name} is {type(grad).__name__}, expected a float64 array of shape {want}")
+            diagnosis = diagnose_shape(name, (), want, batch_size(layer, ex.args)) if isinstance(
+                grad, (float, np.number)) else None
+            raise Fail(f"{name} is {type(grad).__name__}, expected a float64 array of shape {want}",
+                       diagnosis=diagnosis)
         if grad.shape != want:
             raise Fail(f"{name} has shape {grad.shape}, expected {want} "
-                       f"(the shape of {layer.arg_names[position]})")
+                       f"(the shape of {layer.arg_names[position]})",
+                       diagnosis=diagnose_shape(name, grad.shape, want,
+                                                batch_size(layer, ex.args)))
         if not _is_float64_array(grad):
             raise Fail(f"{name} has dtype {grad.dtype}, expected float64")
 
@@ -296,13 +342,22 @@ class Check:
         try:
             error = self.run(layer, impl, ex)
         except Fail as fail:
-            return Finding(self.name, self.title, fail.function or function, "failed", str(fail),
-                           fail.error, ex)
+            return Finding(self.name, self.title, fail.function or function, "failed",
+                           _with_cause(str(fail), fail.diagnosis), fail.error, ex,
+                           diagnosis=fail.diagnosis)
         except ImplementationError as exc:
-            return Finding(self.name, self.title, function, "failed", str(exc), None, ex)
+            diagnosis = diagnose_exception(exc)
+            return Finding(self.name, self.title, function, "failed",
+                           _with_cause(str(exc), diagnosis), None, ex, diagnosis=diagnosis)
+        except Warn as warn:
+            return Finding(self.name, self.title, function, "warning", str(warn), warn.error, ex)
         except Skip as skip:
             return Finding(self.name, self.title, function, "skipped", str(skip), None, ex)
         return Finding(self.name, self.title, function, "passed", "", error, ex)
+
+
+def _with_cause(message: str, diagnosis: str | None) -> str:
+    return message if diagnosis is None else f"{message} — likely cause: {diagnosis}"
 
 
 BATTERY: tuple[Check, ...] = (

@@ -21,7 +21,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-DEFAULT_EXAMPLES = 50
+DEFAULT_EXAMPLES = 100
 STATUS_STYLE = {"passed": "[green]passed[/]", "failed": "[bold red]FAILED[/]",
                 "error": "[bold red]ERROR[/]", "warning": "[yellow]warning[/]",
                 "missing": "[dim]missing[/]"}
@@ -42,7 +42,8 @@ def _target(path: str | None):
     return loaded.impl, loaded.layers, loaded.problems
 
 
-def _check_layer(layer_name: str, path: str | None, max_examples: int, profile: str) -> list:
+def _check_layer(layer_name: str, path: str | None, max_examples: int, profile: str,
+                 shrink: bool = True) -> list:
     """Run the battery on one layer (in a worker process): a list of CheckRun."""
     from bpcheck import profiles
     from bpcheck.plugin import checks_available
@@ -52,7 +53,9 @@ def _check_layer(layer_name: str, path: str | None, max_examples: int, profile: 
     impl, layers, problems = _target(path)
     layer = next(layer for layer in layers if layer.name == layer_name)
     checks = checks_available(layer, impl, problems)
-    return run_checks(layer, impl, checks, max_examples=max_examples) if checks else []
+    if not checks:
+        return []
+    return run_checks(layer, impl, checks, max_examples=max_examples, shrink=shrink)
 
 
 def _format_error(value: float | None) -> str:
@@ -79,7 +82,7 @@ def _table(rows, title: str, console: Console) -> None:
         console.print(f"[dim]not defined (not checked): {', '.join(missing)}[/]")
 
 
-def _run_layers(names, path, examples, profile, jobs, console) -> list:
+def _run_layers(names, path, examples, profile, shrink, jobs, console) -> list:
     runs = []
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), console=console, transient=True)
@@ -88,12 +91,13 @@ def _run_layers(names, path, examples, profile, jobs, console) -> list:
         if jobs == 1:
             for name in names:
                 progress.update(task, description=f"checking {name}")
-                runs.extend(_check_layer(name, path, examples, profile))
+                runs.extend(_check_layer(name, path, examples, profile, shrink))
                 progress.advance(task)
         else:
             context = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(jobs, mp_context=context) as pool:
-                futures = {pool.submit(_check_layer, n, path, examples, profile): n for n in names}
+                futures = {pool.submit(_check_layer, n, path, examples, profile, shrink): n
+                           for n in names}
                 for future in as_completed(futures):
                     runs.extend(future.result())
                     progress.update(task, description=f"checked {futures[future]}")
@@ -129,7 +133,7 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
              if any(n in impl.functions and n not in problems for n in layer.functions)]
     jobs = max(1, min(args.jobs or os.cpu_count() or 1, len(names)))
     started = time.perf_counter()
-    runs = _run_layers(names, path, args.examples, profile, jobs, console)
+    runs = _run_layers(names, path, args.examples, profile, not args.no_shrink, jobs, console)
     elapsed = time.perf_counter() - started
     rows = verdicts(runs, functions, missing, problems)
     _table(rows, f"bpcheck: {label} against jax.vjp and finite differences", console)
@@ -160,6 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--jobs", type=int, default=None, help="worker processes (default: cores)")
     check.add_argument("--profile", choices=("dev", "ci", "thorough"), default=None,
                        help="hypothesis profile (default: $HYPOTHESIS_PROFILE or dev)")
+    check.add_argument("--no-shrink", action="store_true",
+                       help="report the first failing example found instead of the smallest "
+                            "(faster when something fails)")
     check.add_argument("--json", type=Path, default=None, help="also write the verdict as JSON")
     check.set_defaults(run=cmd_check)
     return parser

@@ -9,7 +9,9 @@ from hypothesis import assume
 
 from bpcheck.strategies import Example
 
-Status = Literal["passed", "failed", "skipped"]
+#: "warning": a difference that is a convention, not a mistake (e.g. the derivative at a kink);
+#: it is reported but fails nothing.
+Status = Literal["passed", "failed", "skipped", "warning"]
 
 
 @dataclass(frozen=True)
@@ -21,10 +23,16 @@ class Finding:
     message: str = ""
     error: float | None = None  # worst relative error seen (vs JAX or vs finite differences)
     example: Example | None = None
+    #: The most likely cause of a failure, when the evidence is clear (also ends ``message``).
+    diagnosis: str | None = None
 
     @property
     def failed(self) -> bool:
         return self.status == "failed"
+
+    @property
+    def warned(self) -> bool:
+        return self.status == "warning"
 
     def report(self) -> str:
         lines = [f"{self.function}: {self.title} [{self.check}]: {self.status}"]
@@ -47,7 +55,7 @@ class CheckFailed(AssertionError):
 def enforce(findings: list[Finding]) -> list[Finding]:
     """Raise when any check failed on this example; the message reports every failed check.
 
-    An example every check skipped is discarded (hypothesis draws another).
+    Warnings never raise. An example every check skipped is discarded (hypothesis draws another).
     """
     assume(any(f.status != "skipped" for f in findings))
     failed = [f for f in findings if f.failed]

@@ -5,19 +5,25 @@ battery through ``tests/test_properties.py``. Each drawn example goes through ev
 is the expensive part of an example, so it is shared). When a check fails, hypothesis shrinks the
 example; each check's failure kept is the latest one seen, which for the checks that fail on the
 final, smallest example is that example.
+
+After a failure the runner looks for a pattern across examples (only at batch size 1, only at
+large magnitudes; see ``diagnose.failure_pattern``), from what it saw and from a few probes of the
+failing example, and appends it to the failure's message. Warnings (a convention at a kink) are
+counted and the latest kept; they fail nothing.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hypothesis import Phase, given, reporting, settings
 
 from bpcheck.checks import Check, checks_for, run_battery
+from bpcheck.diagnose import Seen, batch_size, failure_pattern
 from bpcheck.findings import CheckFailed, Finding, enforce
 from bpcheck.implementation import Implementation
 from bpcheck.layer import Layer
-from bpcheck.strategies import examples
+from bpcheck.strategies import Draw, build_example, examples
 
 
 @dataclass
@@ -29,10 +35,15 @@ class CheckRun:
     skipped: int = 0
     worst_error: float = 0.0
     failure: Finding | None = None
+    warnings: int = 0  # examples with a warning (e.g. a different derivative at a kink)
+    warning: Finding | None = None  # the latest one
+    pattern: str | None = None  # a pattern across examples behind the failure, if clear
 
     @property
     def status(self) -> str:
-        return "failed" if self.failure is not None else "passed"
+        if self.failure is not None:
+            return "failed"
+        return "warning" if self.warnings else "passed"
 
 
 def _is_check_failure(exc: BaseException) -> bool:
@@ -66,20 +77,16 @@ def run_checks(
     if not shrink:
         overrides["phases"] = [Phase.explicit, Phase.reuse, Phase.generate]
 
+    seen: dict[str, list[Seen]] = {c.name: [] for c in checks}
+
     @settings(settings(), **overrides)
     @given(example=examples(layer))
     def battery(example):
         findings = run_battery(layer, impl, example, checks)
+        n = batch_size(layer, example.args)
         for finding in findings:
-            run = runs[finding.check]
-            if finding.status == "passed":
-                run.passed += 1
-                if finding.error is not None:
-                    run.worst_error = max(run.worst_error, finding.error)
-            elif finding.status == "skipped":
-                run.skipped += 1
-            else:
-                run.failure = finding
+            _record(runs[finding.check], finding)
+            seen[finding.check].append(Seen(n, example.draw.scale, finding.failed))
         enforce(findings)
 
     with reporting.with_reporter(lambda *_: None):
@@ -88,7 +95,39 @@ def run_checks(
         except Exception as exc:  # hypothesis re-raises the smallest failing example's error
             if not _is_check_failure(exc):
                 raise
+    for check in checks:
+        _add_pattern(runs[check.name], layer, impl, check, seen[check.name])
     return list(runs.values())
+
+
+def _record(run: CheckRun, finding: Finding) -> None:
+    """Count one example's finding into its check's run."""
+    if finding.status == "passed":
+        run.passed += 1
+        if finding.error is not None:
+            run.worst_error = max(run.worst_error, finding.error)
+    elif finding.status == "skipped":
+        run.skipped += 1
+    elif finding.status == "warning":
+        run.warnings += 1
+        run.warning = finding
+    else:
+        run.failure = finding
+
+
+def _add_pattern(run: CheckRun, layer: Layer, impl: Implementation, check: Check,
+                 seen: list[Seen]) -> None:
+    """Look for a pattern behind a failure (probing the failing example) and report it."""
+    failure = run.failure
+    if failure is None or failure.example is None:
+        return
+
+    def judge(draw: Draw) -> str:
+        return check(layer, impl, build_example(layer, draw)).status
+
+    run.pattern = failure_pattern(layer, failure.example, seen, judge)
+    if run.pattern is not None:
+        run.failure = replace(failure, message=f"{failure.message} — {run.pattern}")
 
 
 def run_check(layer: Layer, impl: Implementation, check: Check, **options) -> CheckRun:

@@ -30,7 +30,7 @@ class FunctionVerdict:
 
     @property
     def warnings(self) -> list[CheckRun]:
-        return [r for r in self.runs if getattr(r, "warning", None) is not None and r.failure is None]
+        return [r for r in self.runs if r.warning is not None and r.failure is None]
 
     @property
     def status(self) -> str:
@@ -54,8 +54,8 @@ class FunctionVerdict:
 
     @property
     def examples(self) -> int:
-        """Examples checked: summed over this function's checks (passed and failed ones)."""
-        return sum(r.passed + (r.failure is not None) for r in self.runs)
+        """Examples checked: summed over this function's checks (passed, warned, failed)."""
+        return sum(r.passed + r.warnings + (r.failure is not None) for r in self.runs)
 
     @property
     def message(self) -> str:
@@ -85,20 +85,25 @@ class FunctionVerdict:
             "worst_error_vs_jax": self.worst_vs_jax,
             "worst_error_vs_finite_differences": self.worst_vs_fd,
             "examples": self.examples,
-            "checks": {r.check: {"status": r.status, "passed": r.passed, "skipped": r.skipped,
-                                 "worst_error": r.worst_error} for r in self.runs},
+            "checks": {r.check: {"status": r.status, "passed": r.passed, "warnings": r.warnings,
+                                 "skipped": r.skipped, "worst_error": r.worst_error}
+                       for r in self.runs},
         }
         failures = []
         for run in self.failures:
             finding, example = run.failure, run.failure.example
             failures.append({
                 "check": finding.check, "title": finding.title, "message": finding.message,
+                "diagnosis": finding.diagnosis, "pattern": run.pattern,
                 "example": example.shapes() if example else None,
                 "seed": example.draw.seed if example else None,
                 "reproduce": example.reproduce() if example else None,
             })
         if failures:
             data["failures"] = failures
+        if self.warnings:
+            data["warnings"] = [{"check": r.warning.check, "message": r.warning.message}
+                                for r in self.warnings]
         return data
 
 

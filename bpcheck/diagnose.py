@@ -1,0 +1,377 @@
+"""What is most likely wrong with a failing gradient — said only when the evidence is clear.
+
+Per failure (from one example, the wrong array and the reference): a transpose, a factor −1, 2,
+1/2, N or 1/N (N the batch size), the upstream gradient not multiplied in, a diagonal-only
+Jacobian, a reduction over the wrong axis or a kept dimension, NaN/inf where the reference is
+finite. Across examples (for the runner): only failing at batch size 1, only failing at large
+magnitudes. And whether a mismatch lies only at a kink, where it is a convention, not a mistake.
+
+Every function returns None (or False) rather than guess: no diagnosis is better than a wrong one.
+Shapes: ``actual`` and ``expected`` are a gradient and its reference, both shaped like the argument
+they differentiate (e.g. dw: (D, M)); ``dout`` has the output's shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
+
+import numpy as np
+
+from bpcheck.autodiff import reference_vjp
+from bpcheck.strategies import BATCH_SIZES, Draw, Example
+from bpcheck.tolerances import DIAGNOSIS_FACTOR_RTOL, Tolerance, compare
+
+if TYPE_CHECKING:
+    from bpcheck.layer import Layer
+
+#: The Jacobian's diagonal costs one compiled VJP per entry; examples hold at most ~40 entries.
+DIAGONAL_MAX_ENTRIES = 256
+
+
+# ---------------------------------------------------------------- shapes
+
+
+def _without_ones(shape: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(d for d in shape if d != 1)
+
+
+def diagnose_shape(
+    name: str, actual_shape: tuple[int, ...], expected_shape: tuple[int, ...], n: int
+) -> str | None:
+    """Why ``name`` has ``actual_shape`` where ``expected_shape`` is due (n: the batch size N)."""
+    actual, expected = tuple(actual_shape), tuple(expected_shape)
+    if actual == expected:
+        return None
+    if len(actual) == 2 and actual == expected[::-1]:
+        return (f"{name} has the transposed shape {actual}: check the order of the matrix product "
+                f"(e.g. x.T @ dout, not dout.T @ x)")
+    if len(actual) > len(expected) and _without_ones(actual) == _without_ones(expected):
+        hint = "use sum(axis=0) without keepdims" if actual == (1, *expected) else (
+            "reduce without keepdims=True")
+        return f"{name} kept a dimension ({actual} where {expected} is due): {hint}"
+    if actual == () and len(expected) == 1:
+        return (f"{name} is a scalar where {expected} is due: it was reduced over every axis; "
+                f"sum over axis 0 (the batch) only")
+    if len(actual) == 1 and len(expected) == 1 and actual[0] == n != expected[0]:
+        return (f"{name} has one entry per example ({actual}, N = {n}) where one per feature "
+                f"{expected} is due: reduced over the wrong axis; sum over axis 0 (the batch)")
+    return None
+
+
+# ---------------------------------------------------------------- values
+
+
+class _Case(NamedTuple):
+    """One failing gradient: ``actual`` and ``expected`` share the argument's shape."""
+
+    layer: Layer
+    example: Example
+    index: int  # position among layer.grad_names
+    name: str
+    actual: np.ndarray
+    expected: np.ndarray
+    tolerance: Tolerance
+
+
+def batch_size(layer: Layer, args: tuple[Any, ...]) -> int:
+    """N: axis 0 of the first batched argument (of the first argument when none is batched)."""
+    shape = np.shape(args[layer.batched[0] if layer.batched else 0])
+    return int(shape[0]) if shape else 1
+
+
+def diagnose_non_finite(what: str, actual: np.ndarray, expected: np.ndarray) -> str | None:
+    """NaN or inf in ``actual`` where ``expected`` (same shape) is finite."""
+    a, e = np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64)
+    bad = ~np.isfinite(a) & np.isfinite(e)
+    if a.shape != e.shape or not bad.any():
+        return None
+    kinds = " and ".join(k for k, m in (("NaN", np.isnan(a)), ("inf", np.isinf(a))) if (m & bad).any())
+    return (f"{what} has {kinds} in {int(bad.sum())} of {a.size} entries where the reference is "
+            f"finite: overflow or log(0)?")
+
+
+def _transposed(case: _Case) -> str | None:
+    a, e = case.actual, case.expected
+    if a.ndim != 2 or min(a.shape) < 2:
+        return None
+    if a.shape[0] == a.shape[1] and compare(a, e.T, case.tolerance).ok and not compare(
+            e, e.T, case.tolerance).ok:
+        return f"{case.name} is transposed (e.g. dout.T @ x where x.T @ dout is due)"
+    if a.shape[0] != a.shape[1] and compare(a, e.T.reshape(a.shape), case.tolerance).ok:
+        return (f"{case.name} is transposed, then reshaped back to {a.shape} "
+                f"(e.g. dout.T @ x where x.T @ dout is due)")
+    return None
+
+
+def _named_factors(name: str, n: int) -> dict[float, str]:
+    """The factors a diagnosis may name, most specific first, with what each one means."""
+    factors = {-1.0: f"{name} has the wrong sign (exactly −1 times the correct gradient)"}
+    if n > 1:
+        factors[float(n)] = (f"{name} is N = {n} times too large: a sum over the batch where "
+                             f"the mean is due (a missing 1/N)?")
+        factors[1.0 / n] = (f"{name} is N = {n} times too small: a mean over the batch where "
+                            f"the sum is due (an extra 1/N)?")
+    two = {2.0: f"{name} is 2 times too large: an extra factor 2?",
+           0.5: f"{name} is half the correct value: a missing factor 2 (d(x²)/dx = 2x)?"}
+    for value, text in two.items():  # N = 2: both readings are possible, so say both
+        factors[value] = f"{factors[value]} Or: {text}" if value in factors else text
+    return factors
+
+
+def _factor(case: _Case) -> str | None:
+    a, e = case.actual, case.expected
+    with np.errstate(all="ignore"):
+        ee, ae = float(np.sum(e * e)), float(np.sum(a * e))
+    if not (np.isfinite(ee) and np.isfinite(ae)) or ee == 0.0:
+        return None
+    c = ae / ee
+    n = batch_size(case.layer, case.example.args)
+    for value, text in _named_factors(case.name, n).items():
+        if abs(c - value) <= DIAGNOSIS_FACTOR_RTOL * abs(value):
+            return text if compare(a, c * e, case.tolerance).ok else None
+    return None
+
+
+def _gradient_for(case: _Case, dout: np.ndarray) -> np.ndarray:
+    """The reference gradient of this argument for another upstream gradient (same shape)."""
+    return reference_vjp(case.layer, case.example.args, dout)[1][case.index]
+
+
+def jacobian_diagonal(layer: Layer, example: Example, index: int) -> np.ndarray | None:
+    """diag(J)[k] = ∂out_k/∂x_k for the argument at ``layer.differentiable[index]``.
+
+    Only when out and that argument have the same shape (dout.shape); one VJP per entry with a
+    unit cotangent, reusing the compiled program. Returns an array of dout's shape, or None.
+    """
+    dout = example.dout
+    position = layer.differentiable[index]
+    if dout is None or dout.shape != np.shape(example.args[position]):
+        return None
+    if dout.size > DIAGONAL_MAX_ENTRIES:
+        return None
+    diagonal = np.empty(dout.shape)
+    for k in range(dout.size):
+        unit = np.zeros(dout.shape)
+        unit.flat[k] = 1.0
+        diagonal.flat[k] = reference_vjp(layer, example.args, unit)[1][index].flat[k]
+    return diagonal
+
+
+def _upstream_ignored(case: _Case) -> str | None:
+    dout = case.example.dout
+    if dout is None:
+        return None
+    if compare(case.actual, _gradient_for(case, np.ones_like(dout)), case.tolerance).ok:
+        return (f"{case.name} does not multiply in the upstream gradient: it equals the gradient "
+                f"for dout = ones (multiply by dout)")
+    return None
+
+
+def _diagonal_only(case: _Case) -> str | None:
+    diagonal = jacobian_diagonal(case.layer, case.example, case.index)
+    if diagonal is None:
+        return None
+    if compare(case.actual, diagonal, case.tolerance).ok:
+        return (f"{case.name} is the local derivative ∂out/∂x alone: the upstream gradient dout "
+                f"is not multiplied in")
+    dout = case.example.dout
+    if compare(case.actual, dout * diagonal, case.tolerance).ok:
+        return (f"{case.name} uses only the diagonal of the Jacobian (dout ⊙ ∂out_k/∂x_k): the "
+                f"terms ∂out_j/∂x_k for j ≠ k are missing (e.g. softmax's dx taken as "
+                f"dout ⊙ p ⊙ (1 − p) instead of p ⊙ (dout − Σ dout ⊙ p))")
+    return None
+
+
+_RULES: tuple[Callable[[_Case], str | None], ...] = (
+    _transposed, _factor, _upstream_ignored, _diagonal_only,
+)
+
+
+def diagnose_values(
+    layer: Layer, example: Example, grad_index: int, actual: np.ndarray, expected: np.ndarray
+) -> str | None:
+    """The most likely mistake behind a gradient that differs from the reference, or None.
+
+    ``actual`` and ``expected`` (the reference VJP for ``example.dout``) have the same shape, that
+    of the argument ``layer.differentiable[grad_index]``.
+    """
+    name = layer.grad_names[grad_index]
+    a, e = np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64)
+    if a.shape != e.shape:
+        return diagnose_shape(name, a.shape, e.shape, batch_size(layer, example.args))
+    non_finite = diagnose_non_finite(name, a, e)
+    if non_finite is not None or not (np.isfinite(a).all() and np.isfinite(e).all()):
+        return non_finite
+    case = _Case(layer, example, grad_index, name, a, e, layer.tolerance)
+    for rule in _RULES:
+        text = rule(case)
+        if text is not None:
+            return text
+    return None
+
+
+def diagnose_exception(exc: BaseException) -> str | None:
+    """An error raised by the implementation that was a floating-point warning (under pytest's
+    ``error::RuntimeWarning``, or ``np.seterr(all='raise')``)."""
+    cause = exc.__cause__
+    if isinstance(cause, (RuntimeWarning, FloatingPointError)):
+        return f"a floating-point error in your code ({cause}): overflow or log(0)?"
+    return None
+
+
+# ---------------------------------------------------------------- kinks
+
+
+def _mismatch(a: np.ndarray, e: np.ndarray, tol: Tolerance) -> np.ndarray:
+    """Boolean mask (the arrays' shape) of the entries ``compare`` would reject."""
+    finite = np.isfinite(a) & np.isfinite(e)
+    scale = max(float(np.max(np.abs(a[finite]), initial=0.0)),
+                float(np.max(np.abs(e[finite]), initial=0.0)))
+    with np.errstate(invalid="ignore"):
+        close = np.abs(a - e) <= tol.atol + tol.rtol * scale
+    same = (np.isnan(a) & np.isnan(e)) | (np.isinf(a) & (a == e))
+    return ~(close | same)
+
+
+def _kinks_at_zero(layer: Layer, example: Example, shape: tuple[int, ...]) -> np.ndarray | None:
+    """Mask of the entries where the layer's kink quantity is exactly 0, if it has ``shape``."""
+    if layer.kinks is None:
+        return None
+    kinks = np.asarray(layer.kinks(*example.args))
+    return (kinks == 0) if kinks.shape == shape else None
+
+
+def kink_only(
+    layer: Layer, example: Example, grad_index: int, actual: np.ndarray, expected: np.ndarray,
+    tolerance: Tolerance,
+) -> bool:
+    """Whether ``actual`` differs from ``expected`` (same shape) only where the kink quantity is 0
+    and agrees with it everywhere else: a different convention at a non-differentiable point."""
+    a, e = np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64)
+    at_kink = _kinks_at_zero(layer, example, a.shape)
+    if at_kink is None or a.shape != e.shape or not np.isfinite(a[at_kink]).all():
+        return False
+    bad = _mismatch(a, e, tolerance)
+    return bool(bad.any() and not (bad & ~at_kink).any()
+                and compare(a[~at_kink], e[~at_kink], tolerance).ok)
+
+
+def _kink_location(layer: Layer, example: Example) -> tuple[str, bool]:
+    """How to name the kink ("x = 0"), and whether it is an argument at 0."""
+    kinks = np.asarray(layer.kinks(*example.args))
+    for position, arg in enumerate(example.args):
+        if isinstance(arg, np.ndarray) and arg.shape == kinks.shape and np.array_equal(arg, kinks):
+            return f"{layer.arg_names[position]} = 0", True
+    return f"{layer.kinks.__name__.strip('_').replace('_', ' ')} = 0", False
+
+
+def _slope(values: np.ndarray, dout: np.ndarray | None, mask: np.ndarray) -> float | None:
+    """The one local derivative values/dout over ``mask`` (where dout ≠ 0), if there is one."""
+    if dout is None:
+        return None
+    usable = mask & (dout != 0)
+    if not usable.any():
+        return None
+    slopes = values[usable] / dout[usable]
+    return float(slopes[0]) if np.allclose(slopes, slopes[0], rtol=1e-9, atol=1e-12) else None
+
+
+def kink_message(
+    layer: Layer, example: Example, grad_index: int, actual: np.ndarray, expected: np.ndarray
+) -> str:
+    """The warning for a ``kink_only`` difference, naming the convention bpcheck follows."""
+    name = layer.grad_names[grad_index]
+    where, is_argument = _kink_location(layer, example)
+    text = (f"{name} differs from JAX only at {where}, where {layer.name} is not differentiable: "
+            f"bpcheck follows JAX")
+    at_kink = _kinks_at_zero(layer, example, np.shape(actual))
+    bad = _mismatch(np.asarray(actual), np.asarray(expected), layer.tolerance) & at_kink
+    ours = _slope(np.asarray(expected), example.dout, bad)
+    yours = _slope(np.asarray(actual), example.dout, bad)
+    if is_argument and ours is not None and yours is not None:
+        text += f" ({layer.name}'(0) = {ours:g}); yours uses {yours:g} there"
+    return text
+
+
+# ---------------------------------------------------------------- patterns across examples
+
+
+class Seen(NamedTuple):
+    """One example a check ran on: its batch size, its magnitude and whether the check failed."""
+
+    n: int
+    scale: float
+    failed: bool
+
+
+#: Large magnitudes: the registry draws 1, 40 and 1e4; 40 is where exp starts to need care.
+LARGE_SCALE = 40.0
+#: Probes of the other side (N > 1, or scale 1) that must all pass, on fresh seeds.
+PASSING_PROBES = 6
+#: Probes at batch size 1 (fresh seeds, same dimensions), of which FAILING_NEEDED must fail.
+FAILING_PROBES, FAILING_NEEDED = 4, 3
+BATCH_ONE = "only fails at batch size 1: a squeeze, or an axis chosen from the data's shape?"
+LARGE_ONLY = ("only fails for large magnitudes (the same example scaled to 1 passes): overflow or "
+              "log(0) — subtract the max / use log-sum-exp")
+
+
+def _seeds(seed: int, count: int) -> list[int]:
+    rng = np.random.default_rng(seed ^ 0xD1A6)
+    return [int(s) for s in rng.integers(0, 2**32, size=count)]
+
+
+def _fails(judge: Callable[[Draw], str], draw: Draw) -> bool | None:
+    """True if the check fails on ``draw``, False if it passes (or warns), None if skipped."""
+    status = judge(draw)
+    return None if status == "skipped" else status == "failed"
+
+
+def _all_pass(judge: Callable[[Draw], str], draws: list[Draw]) -> bool:
+    """Every draw passes (stopping at the first failure); at least half were judged."""
+    judged = 0
+    for draw in draws:
+        outcome = _fails(judge, draw)
+        if outcome:
+            return False
+        judged += outcome is not None
+    return 2 * judged >= len(draws)
+
+
+def _only_batch_one(failing: Draw, seen: list[Seen], judge: Callable[[Draw], str]) -> bool:
+    if any(s.failed and s.n != 1 for s in seen) or failing.dims.n != 1:
+        return False
+    sizes = [n for n in BATCH_SIZES if n > 1]
+    seeds = _seeds(failing.seed, PASSING_PROBES + FAILING_PROBES)
+    others = [replace(failing, dims=replace(failing.dims, n=sizes[i % len(sizes)]), seed=s)
+              for i, s in enumerate(seeds[:PASSING_PROBES])]
+    if not sizes or not _all_pass(judge, others):
+        return False
+    ones = [replace(failing, seed=s) for s in seeds[PASSING_PROBES:]]
+    return sum(bool(_fails(judge, d)) for d in ones) >= FAILING_NEEDED
+
+
+def _only_large(failing: Draw, seen: list[Seen], judge: Callable[[Draw], str]) -> bool:
+    if any(s.failed and s.scale < LARGE_SCALE for s in seen) or failing.scale < LARGE_SCALE:
+        return False
+    if _fails(judge, replace(failing, scale=1.0)) is not False:  # the same values, scaled to 1
+        return False
+    seeds = _seeds(failing.seed ^ 0x5CA1E, PASSING_PROBES)
+    return _all_pass(judge, [replace(failing, scale=1.0, seed=s) for s in seeds])
+
+
+def failure_pattern(
+    layer: Layer, failing: Example, seen: list[Seen], judge: Callable[[Draw], str]
+) -> str | None:
+    """A pattern across examples behind one check's failure, or None.
+
+    ``seen``: every example the run judged; ``judge(draw)`` runs the same check on the example
+    built from ``draw`` and returns its status. Probes change one thing of the failing draw (the
+    batch size with fresh seeds, or the magnitude with the same seed) and run only on failure.
+    """
+    parts = []
+    if batch_size(layer, failing.args) == 1 and _only_batch_one(failing.draw, seen, judge):
+        parts.append(BATCH_ONE)
+    if _only_large(failing.draw, seen, judge):
+        parts.append(LARGE_ONLY)
+    return "; ".join(parts) or None
