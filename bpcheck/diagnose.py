@@ -290,7 +290,7 @@ def kink_message(
     ours = _slope(np.asarray(expected), example.dout, bad)
     yours = _slope(np.asarray(actual), example.dout, bad)
     if is_argument and ours is not None and yours is not None:
-        text += f" ({layer.name}'(0) = {ours:g}); yours uses {yours:g} there"
+        text += f" ({layer.name}'(0) = {ours + 0.0:g}); yours uses {yours + 0.0:g} there"
     return text
 
 

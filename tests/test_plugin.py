@@ -150,3 +150,19 @@ def test_pytest_impl_runs_the_suite_on_a_file(tmp_path):
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert "1 failed" in done.stdout and "skipped" in done.stdout, done.stdout[-2000:]
     assert "test_battery[relu]" in done.stdout
+
+
+def test_a_wrong_forward_does_not_fail_a_correct_backward(tmp_path):
+    source = CORRECT_RELU.replace("return np.maximum(x, 0.0), x", "return np.maximum(x, 0.0) * 2, x")
+    status, verdict = _check(_file(tmp_path, source), tmp_path, "--examples", "20")
+    assert status == 1
+    assert verdict["functions"]["relu_forward"]["status"] == "failed"
+    assert verdict["functions"]["relu_backward"]["status"] == "passed"
+
+
+def test_the_relu_kink_convention_is_a_warning_not_a_failure(tmp_path, capsys):
+    source = CORRECT_RELU.replace("(cache > 0)", "(cache >= 0)")
+    status, verdict = _check(_file(tmp_path, source), tmp_path, "--examples", "30")
+    relu = verdict["functions"]["relu_backward"]
+    assert status == 0 and relu["status"] == "warning", relu
+    assert "relu'(0) = 0" in relu["message"]
