@@ -193,14 +193,11 @@ def shapes_and_dtypes(layer: Layer, impl: Implementation, ex: Example) -> None:
         what = "loss must be a scalar" if layer.is_loss else "output must have shape"
         raise Fail(f"{layer.forward_name}: {what} {expected}, got shape {np.shape(first)}",
                    function=layer.forward_name)
-    if layer.is_loss:
-        raw = (second,)
-    else:
-        raw = call(impl, layer.backward_name, fresh(ex.dout), second)
-        if len(layer.grad_names) == 1:
-            raw = (raw,)
-        elif not isinstance(raw, (tuple, list)) or len(raw) != len(layer.grad_names):
-            raise Fail(f"{layer.backward_name} must return ({', '.join(layer.grad_names)})")
+    raw = second if layer.is_loss else call(impl, layer.backward_name, fresh(ex.dout), second)
+    if len(layer.grad_names) == 1 and not isinstance(raw, (tuple, list)):
+        raw = (raw,)
+    elif not isinstance(raw, (tuple, list)) or len(raw) != len(layer.grad_names):
+        raise Fail(f"{layer.backward_name} must return ({', '.join(layer.grad_names)})")
     for name, grad, position in zip(layer.grad_names, raw, layer.differentiable):
         want = _arg_shape(ex, position)
         if not isinstance(grad, np.ndarray):
@@ -252,15 +249,15 @@ def no_mutation_or_aliasing(layer: Layer, impl: Implementation, ex: Example) -> 
             raise Fail(f"{layer.forward_name} modified its argument {layer.arg_names[position]} "
                        f"in place", function=layer.forward_name)
     if layer.is_loss:
-        grads, upstream = (second,), None
+        grads, upstream = second, None
     else:
         upstream, snapshot = fresh(ex.dout), fresh(second)
         grads = call(impl, layer.backward_name, upstream, second)
-        grads = grads if isinstance(grads, (tuple, list)) else (grads,)
         if not _unchanged(ex.dout, upstream):
             raise Fail(f"{layer.backward_name} modified dout (the upstream gradient) in place")
         if not _unchanged(snapshot, second):
             raise Fail(f"{layer.backward_name} modified the cache in place")
+    grads = grads if isinstance(grads, (tuple, list)) else (grads,)
     for name, grad in zip(layer.grad_names, grads):
         if not isinstance(grad, np.ndarray):
             continue
@@ -303,16 +300,20 @@ def consistent_over_the_batch(layer: Layer, impl: Implementation, ex: Example) -
         out_i, grads_i = evaluate(layer, impl, rows, None if ex.dout is None else ex.dout[i:i + 1])
         outs.append(out_i)
         grads.append(grads_i)
+    # A loss is the mean of its rows' losses, so its gradients are the mean of theirs (a
+    # regulariser counted once per example stays counted once); a layer's parameter gradients
+    # are the sum of the per-example ones.
     if layer.is_loss:
-        pairs = [("loss", layer.forward_name, np.mean(outs), full_out),
-                 (layer.grad_names[0], layer.backward_name,
-                  np.concatenate([g[0] for g in grads]) / n, full_grads[0])]
+        pairs = [("loss", layer.forward_name, np.mean(outs), full_out)]
     else:
         pairs = [("out", layer.forward_name, np.concatenate(outs), full_out)]
-        for k, (name, position) in enumerate(zip(layer.grad_names, layer.differentiable)):
-            parts = [g[k] for g in grads]
-            merged = np.concatenate(parts) if position in layer.batched else np.sum(parts, axis=0)
-            pairs.append((name, layer.backward_name, merged, full_grads[k]))
+    for k, (name, position) in enumerate(zip(layer.grad_names, layer.differentiable)):
+        parts = [g[k] for g in grads]
+        if position in layer.batched:
+            merged = np.concatenate(parts) / (n if layer.is_loss else 1)
+        else:
+            merged = np.mean(parts, axis=0) if layer.is_loss else np.sum(parts, axis=0)
+        pairs.append((name, layer.backward_name, merged, full_grads[k]))
     worst = 0.0
     for name, function, per_example, batch in pairs:
         if np.shape(per_example) != np.shape(batch):

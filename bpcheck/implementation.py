@@ -125,7 +125,7 @@ def forward(layer: Layer, impl: Implementation, args: tuple[Any, ...]) -> tuple[
     """``(out, cache)`` from ``<name>_forward``; for a loss, ``(loss, dx)`` from the loss."""
     name = layer.forward_name
     out, second = _pair(call(impl, name, *fresh(args)), name, *(
-        ("loss", "dx") if layer.is_loss else ("out", "cache")))
+        ("loss", ", ".join(layer.grad_names)) if layer.is_loss else ("out", "cache")))
     return as_array(out, f"{name}'s {'loss' if layer.is_loss else 'out'}"), second
 
 

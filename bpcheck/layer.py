@@ -25,7 +25,9 @@ class RegistryError(ValueError):
 
 @dataclass(frozen=True, repr=False)
 class Layer:
-    #: Protocol name: ``affine`` for the pair affine_forward/affine_backward, or ``softmax_loss``.
+    #: Protocol name: ``affine`` for the pair affine_forward/affine_backward, or a name ending in
+    #: ``_loss`` for one function returning (loss, grads) — dx alone for ``softmax_loss``, one
+    #: gradient per differentiable argument for a whole model's loss.
     name: str
     #: JAX twin: same arguments as the forward (or the loss); returns out (or the scalar loss).
     #: Gradients come from ``jax.vjp`` of this function. Used by: forward, vjp, finite differences.
@@ -62,8 +64,6 @@ class Layer:
                 )
         if not self.differentiable:
             raise RegistryError(f"{self.name}: at least one argument must be differentiable")
-        if self.is_loss and self.differentiable != (0,):
-            raise RegistryError(f"{self.name}: a loss returns (loss, dx), so only x is differentiable")
         if not self.magnitudes or any(m <= 0 for m in self.magnitudes):
             raise RegistryError(f"{self.name}: magnitudes must be positive")
 

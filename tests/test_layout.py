@@ -72,9 +72,9 @@ def test_malformed_records_are_rejected(fields, problem):
         Layer(**record)
 
 
-def test_loss_records_have_one_gradient():
-    with pytest.raises(RegistryError, match="only x"):
-        Layer("pair_loss", lambda x, y: (x * y).sum(), _sample, differentiable=(0, 1))
+def test_a_loss_may_have_several_gradients():
+    record = Layer("pair_loss", lambda x, w, y: (x * w).sum(), _sample, differentiable=(0, 1))
+    assert record.grad_names == ("dx", "dw") and record.functions == ("pair_loss",)
 
 
 def test_record_names_protocol_functions():
