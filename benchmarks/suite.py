@@ -38,9 +38,11 @@ def _timed(command: list[str], env: dict[str, str]) -> tuple[float, subprocess.C
 def measure() -> list[dict]:
     rows = []
     bin_dir = Path(sys.executable).parent
+    pytest = [str(bin_dir / "pytest"), "-q", "-p", "no:cacheprovider"]
     for label, command in (
-        ("pytest (profile ci)", [str(bin_dir / "pytest"), "-q", "-p", "no:cacheprovider"]),
-        ("bpcheck check", [str(bin_dir / "bpcheck"), "check", "--json", "{json}"]),
+        ("pytest tests/test_properties.py", [*pytest, "tests/test_properties.py"]),
+        ("pytest (everything)", pytest),
+        ("bpcheck check (manual/)", [str(bin_dir / "bpcheck"), "check", "--json", "{json}"]),
     ):
         with tempfile.TemporaryDirectory() as scratch:
             env = dict(os.environ, BPCHECK_JAX_CACHE=str(Path(scratch) / "jax"),
