@@ -107,6 +107,12 @@ REGISTRY: tuple[Layer, ...] = (
 )
 
 
+from bpcheck.registry_identities import IDENTITIES  # noqa: E402
+from bpcheck.registry_networks import NETWORKS  # noqa: E402
+
+REGISTRY = (*REGISTRY, *NETWORKS, *IDENTITIES)
+
+
 def layer_named(name: str) -> Layer:
     for layer in REGISTRY:
         if layer.name == name:

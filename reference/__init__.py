@@ -30,3 +30,11 @@ __all__ = [
     "batchnorm",
     "layernorm",
 ]
+
+# Whole models and matrix-calculus identities (issue 3): each module lists its names in __all__.
+from . import identities as _identities  # noqa: E402
+from . import networks as _networks  # noqa: E402
+from .identities import *  # noqa: E402,F401,F403
+from .networks import *  # noqa: E402,F401,F403
+
+__all__ = [*__all__, *_networks.__all__, *_identities.__all__]
