@@ -153,6 +153,50 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
     return 1 if counts["failed"] or counts["error"] else 0
 
 
+def cmd_demo(args: argparse.Namespace, console: Console) -> int:
+    import json
+
+    from bpcheck import demo
+
+    if args.plot is not None:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            console.print("[red]error:[/] --plot needs matplotlib: pip install -e \".[plot]\"")
+            return 2
+    started = time.perf_counter()
+    progress = Progress(TextColumn("training {task.description}"), BarColumn(),
+                        MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True)
+    with progress:
+        tasks = {name: progress.add_task(name.replace("_", "-"), total=total) for name, total in
+                 (("linear", demo.LINEAR_ITERATIONS), ("two_layer", demo.TWO_LAYER_ITERATIONS))}
+        result = demo.run(args.seed, lambda name, done, _: progress.update(tasks[name], completed=done))
+    elapsed = time.perf_counter() - started
+    table = Table(title=f"spiral demo: {demo.CLASSES} classes × {demo.POINTS_PER_CLASS} points, "
+                        f"seed {args.seed}")
+    for column in ("model", "iterations", "loss", "accuracy (case study)", "grads vs JAX"):
+        table.add_column(column, justify="left" if column == "model" else "right", no_wrap=True)
+    for name, iterations, reported in (("linear", demo.LINEAR_ITERATIONS, "49%"),
+                                       ("two_layer", demo.TWO_LAYER_ITERATIONS, "98%")):
+        trained = result[name]
+        verdict = (_format_error(trained.worst_error_vs_jax) if not trained.mismatches
+                   else "[bold red]MISMATCH[/]")
+        table.add_row(name.replace("_", "-"), f"{iterations:,}", f"{trained.losses[-1]:.4f}",
+                      f"{trained.accuracy:.1%} ({reported})", verdict)
+    console.print(table)
+    mismatches = result["linear"].mismatches + result["two_layer"].mismatches
+    for line in mismatches:
+        console.print(f"[red]{escape(line)}[/]")
+    console.print(f"trained in {elapsed:.1f} s with manual/ gradients, compared with jax.grad at "
+                  f"{demo.CHECKPOINTS} checkpoints per model.")
+    if args.json is not None:
+        args.json.write_text(json.dumps(demo.summary(result), indent=2) + "\n")
+    if args.plot is not None:
+        demo.plot(result, args.plot)
+        console.print(f"plot written to {args.plot}")
+    return 1 if mismatches else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bpcheck", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -169,6 +213,13 @@ def build_parser() -> argparse.ArgumentParser:
                             "(faster when something fails)")
     check.add_argument("--json", type=Path, default=None, help="also write the verdict as JSON")
     check.set_defaults(run=cmd_check)
+    demo = commands.add_parser("demo", help="train a network with manual/ gradients")
+    demo.add_argument("name", choices=("spiral",), help="which demo (the cs231n spiral case study)")
+    demo.add_argument("--seed", type=int, default=0, help="data and initialisation seed")
+    demo.add_argument("--json", type=Path, default=None, help="write accuracies and losses as JSON")
+    demo.add_argument("--plot", type=Path, default=None,
+                      help="draw decision regions and loss curves to a PNG (needs matplotlib)")
+    demo.set_defaults(run=cmd_demo)
     return parser
 
 
