@@ -1,7 +1,98 @@
-"""Registry records for manual/networks.py (issue 3): whole-model losses, each (loss, grads)."""
+"""Registry records for manual/networks.py (issue 3): whole-model losses, each (loss, grads).
+
+Dimensions: N = dims.n examples; the widths (D inputs, H hidden, C outputs) come from three fixed
+configurations, one per value of dims.d. In each, one width is 1 and no two are equal, so a
+transposed weight gradient is a wrong shape, and every width takes the values 1, 3 and 4 somewhere.
+A full product of widths would be 27 shapes × 2 batch sizes to compile per model (~0.2 s each) for
+no extra power.
+"""
 
 from __future__ import annotations
 
-from bpcheck.layer import Layer
+import numpy as np
 
-NETWORKS: tuple[Layer, ...] = ()
+import bpcheck.jaxsetup  # noqa: F401  (float64 before any JAX array exists)
+import reference
+from bpcheck.layer import Layer
+from bpcheck.strategies import Dims, Values
+
+#: (D, H, C) configurations, chosen by dims.d (itself drawn from 1, 3, 4).
+WIDTHS = {1: (1, 3, 4), 3: (3, 4, 1), 4: (4, 1, 3)}
+#: The column model's activation, chosen by dims.c, so each meets every width configuration.
+COLUMN_ACTIVATIONS = {1: "sigmoid", 3: "tanh", 4: "relu"}
+
+
+def _widths(d: Dims) -> tuple[int, int, int]:
+    return WIDTHS[d.d]
+
+
+# Samplers: the loss's arguments, in its argument order.
+
+
+def _linear_classifier_args(d: Dims, v: Values):
+    D, _, C = _widths(d)
+    return (v.real((D, C)), v.real((C,)), v.real((d.n, D)), v.labels(d.n, C), v.uniform(0.0, 0.1))
+
+
+def _two_layer_net_args(d: Dims, v: Values):
+    D, H, C = _widths(d)
+    return (v.real((D, H)), v.real((H,)), v.real((H, C)), v.real((C,)),
+            v.real((d.n, D)), v.labels(d.n, C), v.uniform(0.0, 0.1))
+
+
+def _column_two_layer_args(d: Dims, v: Values):
+    # Column convention: N examples are the columns of X (D, N) and Y (C, N).
+    D, H, C = _widths(d)
+    return (v.real((H, D)), v.real((H, 1)), v.real((C, H)), v.real((C, 1)),
+            v.real((D, d.n)), v.real((C, d.n)), COLUMN_ACTIVATIONS[d.c])
+
+
+def _bias_free_three_layer_args(d: Dims, v: Values):
+    # Widths D -> H1 = H -> H2 = C -> K = D, on a minibatch of M = n rows.
+    D, H, C = _widths(d)
+    return (v.real((D, H)), v.real((H, C)), v.real((C, D)), v.real((d.n, D)), v.real((d.n, D)))
+
+
+def _tanh_softmax_net_args(d: Dims, v: Values):
+    D, H, C = _widths(d)
+    one_hot = np.eye(C)[v.labels(d.n, C)]
+    return (v.real((D, H)), v.real((H,)), v.real((H, C)), v.real((C,)), v.real((d.n, D)), one_hot)
+
+
+# Kinks: the relu pre-activations (affine in the differentiable W1, b1).
+
+
+def _two_layer_kinks(W1, b1, W2, b2, X, y, reg):
+    return X @ W1 + b1
+
+
+def _column_kinks(W1, b1, W2, b2, X, Y, activation):
+    if activation == "relu":
+        return W1 @ X + b1
+    return np.ones((W1.shape[0], X.shape[1]))
+
+
+NETWORKS: tuple[Layer, ...] = (
+    Layer(
+        "linear_classifier_loss", reference.linear_classifier_loss, _linear_classifier_args,
+        differentiable=(0, 1), batched=(2, 3), magnitudes=(1.0,),
+    ),
+    Layer(
+        "two_layer_net_loss", reference.two_layer_net_loss, _two_layer_net_args,
+        differentiable=(0, 1, 2, 3), batched=(4, 5), kinks=_two_layer_kinks,
+    ),
+    Layer(
+        "column_two_layer_loss", reference.column_two_layer_loss, _column_two_layer_args,
+        differentiable=(0, 1, 2, 3), batched=(), kinks=_column_kinks,
+    ),
+    Layer(
+        "bias_free_three_layer_loss", reference.bias_free_three_layer_loss,
+        _bias_free_three_layer_args, differentiable=(0, 1, 2), batched=(3, 4),
+    ),
+    Layer(
+        "tanh_softmax_net_loss", reference.tanh_softmax_net_loss, _tanh_softmax_net_args,
+        differentiable=(0, 1, 2, 3), batched=(4, 5),
+    ),
+)
+
+__all__ = ["NETWORKS"]

@@ -1,0 +1,173 @@
+"""Whole models (manual/networks.py): what the generic battery cannot say on its own.
+
+The battery (tests/test_properties.py) already runs every check on every model of
+``bpcheck.registry_networks``. Here: the softmax Jacobian against ``jax.jacobian``, the identity
+∂L/∂z₂ = (ŷ − y)/N on its own, the 2 → 500 → 2 instance of the tanh-softmax net, and one classic
+mistake per model that the ``vjp`` check must catch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import manual
+import reference
+from bpcheck.checks import check_named
+from bpcheck.jaxsetup import jax
+from bpcheck.registry import layer_named
+from bpcheck.runner import run_check
+from bpcheck.tolerances import ANALYTIC, compare
+
+import jax.numpy as jnp  # noqa: E402  (after bpcheck.jaxsetup: float64)
+
+pytestmark = pytest.mark.xdist_group(name="networks")
+
+EXAMPLES = 25  # per property; shapes come from small pools, so JAX compiles a handful of programs
+
+
+def _assert_close(actual, expected, what: str) -> None:
+    result = compare(np.asarray(actual), np.asarray(expected), ANALYTIC)
+    assert result.ok, f"{what}: {result.describe()}"
+
+
+# ---------------------------------------------------------------- softmax Jacobian
+
+
+@jax.jit
+def _row_jacobians(x):
+    """jax.jacobian of the softmax of one row, mapped over the rows: (N, C) -> (N, C, C)."""
+    return jax.vmap(jax.jacobian(jax.nn.softmax))(x)
+
+
+@settings(max_examples=EXAMPLES)
+@given(n=st.sampled_from((1, 5)), c=st.sampled_from((1, 3, 4)),
+       scale=st.sampled_from((1.0, 40.0, 1e4)), seed=st.integers(0, 2**32 - 1))
+def test_softmax_jacobian_matches_jax_jacobian_row_by_row(n, c, scale, seed):
+    x = np.random.default_rng(seed).standard_normal((n, c)) * scale
+    before = x.copy()
+    J = manual.softmax_jacobian(x)
+    assert isinstance(J, np.ndarray) and J.dtype == np.float64 and J.shape == (n, c, c)
+    assert np.array_equal(x, before), "softmax_jacobian modified its input"
+    _assert_close(J, _row_jacobians(x), f"softmax_jacobian, x {x.shape}, scale {scale:g}")
+
+
+# ---------------------------------------------------------------- ∂L/∂z₂ = (ŷ − y)/N
+
+
+def _cross_entropy_of_z2(z2, y):
+    """The tanh-softmax net's loss as a function of its logits z₂ alone."""
+    return -jnp.sum(y * jax.nn.log_softmax(z2, axis=1)) / z2.shape[0]
+
+
+_grad_wrt_z2 = jax.jit(jax.grad(_cross_entropy_of_z2))
+
+
+@settings(max_examples=EXAMPLES)
+@given(n=st.sampled_from((1, 5)), d=st.sampled_from((1, 3)), h=st.sampled_from((3, 4)),
+       c=st.sampled_from((1, 3, 4)), seed=st.integers(0, 2**32 - 1))
+def test_tanh_softmax_net_logit_gradient_is_y_hat_minus_y_over_n(n, d, h, c, seed):
+    rng = np.random.default_rng(seed)
+    W1, b1 = rng.standard_normal((d, h)), rng.standard_normal(h)
+    W2, b2 = rng.standard_normal((h, c)), rng.standard_normal(c)
+    x, y = rng.standard_normal((n, d)), np.eye(c)[rng.integers(0, c, size=n)]
+    z2 = np.tanh(x @ W1 + b1) @ W2 + b2
+    y_hat = manual.softmax_forward(z2)[0]
+    dz2 = (y_hat - y) / n
+    _assert_close(dz2, _grad_wrt_z2(z2, y), "(ŷ − y)/N against jax.grad of the loss in z₂")
+    # and it is the factor the model backpropagates: db2 = Σ over the batch of dz2
+    _, (_, _, _, db2) = manual.tanh_softmax_net_loss(W1, b1, W2, b2, x, y)
+    _assert_close(db2, dz2.sum(axis=0), "db2 against the column sums of (ŷ − y)/N")
+
+
+# ---------------------------------------------------------------- the 2 → 500 → 2 net
+
+_twin_loss_and_grads = jax.jit(
+    jax.value_and_grad(reference.tanh_softmax_net_loss, argnums=(0, 1, 2, 3)))
+
+
+@pytest.mark.parametrize("n", [1, 7, 64])
+def test_tanh_softmax_net_2_500_2_matches_jax_grad(n):
+    d, h, c = 2, 500, 2
+    rng = np.random.default_rng(500 + n)
+    W1, b1 = rng.standard_normal((d, h)), rng.standard_normal(h)
+    W2, b2 = rng.standard_normal((h, c)) / np.sqrt(h), rng.standard_normal(c)
+    x, y = rng.standard_normal((n, d)), np.eye(c)[rng.integers(0, c, size=n)]
+    loss, grads = manual.tanh_softmax_net_loss(W1, b1, W2, b2, x, y)
+    expected_loss, expected = _twin_loss_and_grads(W1, b1, W2, b2, x, y)
+    _assert_close(loss, expected_loss, "loss")
+    for name, grad, ref in zip(("dW1", "db1", "dW2", "db2"), grads, expected):
+        assert grad.shape == ref.shape and grad.dtype == np.float64, name
+        _assert_close(grad, ref, f"{name} of the 2 → 500 → 2 net, N = {n}")
+
+
+# ---------------------------------------------------------------- planted mistakes
+
+
+def linear_classifier_without_reg_in_dw(W, b, X, y, reg):
+    """dW = Xᵀ dF, the regulariser's reg·W forgotten."""
+    loss, dF = manual.softmax_loss(X @ W + b, y)
+    return loss + 0.5 * reg * np.sum(W * W), (X.T @ dF, dF.sum(axis=0))
+
+
+def two_layer_net_without_relu_backward(W1, b1, W2, b2, X, y, reg):
+    """The upstream gradient passed through the relu as if it were the identity."""
+    a = X @ W1 + b1
+    hidden = np.maximum(a, 0.0)
+    loss, dscores = manual.softmax_loss(hidden @ W2 + b2, y)
+    loss += 0.5 * reg * (np.sum(W1 * W1) + np.sum(W2 * W2))
+    da = dscores @ W2.T  # mistake: no ⊙ [a > 0]
+    return loss, (X.T @ da + reg * W1, da.sum(axis=0), hidden.T @ dscores + reg * W2,
+                  dscores.sum(axis=0))
+
+
+def column_two_layer_db2_wrong_axis(W1, b1, W2, b2, X, Y, activation):
+    """db2 summed over the rows (the outputs) instead of the columns (the examples)."""
+    cost, (dW1, db1, dW2, _) = manual.column_two_layer_loss(W1, b1, W2, b2, X, Y, activation)
+    Z1 = W1 @ X + b1
+    X2 = {"sigmoid": manual.sigmoid_forward, "tanh": manual.tanh_forward,
+          "relu": manual.relu_forward}[activation](Z1)[0]
+    dF = 2.0 * (W2 @ X2 + b2 - Y) / X.shape[1]
+    return cost, (dW1, db1, dW2, dF.sum(axis=0, keepdims=True))  # mistake: axis=0 → (1, N)
+
+
+def bias_free_three_layer_delta_missing_tanh_slope(w1, w2, w3, x, y):
+    """δ recomputed for the first layer without h2's (1 − h2²) factor."""
+    m = x.shape[0]
+    h1 = np.tanh(x @ w1)
+    h2 = np.tanh(h1 @ w2)
+    diff = h2 @ w3 - y
+    delta3 = 2.0 * diff / m
+    delta2 = (delta3 @ w3.T) * (1.0 - h2 * h2)
+    delta1 = ((2.0 * diff / m) @ w3.T @ w2.T) * (1.0 - h1 * h1)  # mistake: (1 − h2²) dropped
+    return np.sum(diff * diff) / m, (x.T @ delta1, h1.T @ delta2, h2.T @ delta3)
+
+
+def tanh_softmax_net_without_1_over_n(W1, b1, W2, b2, x, y):
+    """dz2 = ŷ − y: the 1/N of the mean forgotten."""
+    loss, _ = manual.tanh_softmax_net_loss(W1, b1, W2, b2, x, y)
+    a1 = np.tanh(x @ W1 + b1)
+    dz2 = manual.softmax_forward(a1 @ W2 + b2)[0] - y  # mistake: no / N
+    dz1 = (dz2 @ W2.T) * (1.0 - a1 * a1)
+    return loss, (x.T @ dz1, dz1.sum(axis=0), a1.T @ dz2, dz2.sum(axis=0))
+
+
+PLANTED = [
+    ("linear_classifier_loss", linear_classifier_without_reg_in_dw),
+    ("two_layer_net_loss", two_layer_net_without_relu_backward),
+    ("column_two_layer_loss", column_two_layer_db2_wrong_axis),
+    ("bias_free_three_layer_loss", bias_free_three_layer_delta_missing_tanh_slope),
+    ("tanh_softmax_net_loss", tanh_softmax_net_without_1_over_n),
+]
+
+
+@pytest.mark.parametrize("name, bad", PLANTED, ids=[bad.__name__ for _, bad in PLANTED])
+def test_planted_mistake_fails_the_vjp_check(name, bad, impl):
+    layer = layer_named(name)
+    run = run_check(layer, impl.replace(**{name: bad}), check_named("vjp"), max_examples=100,
+                    shrink=False)
+    assert run.failure is not None, f"vjp did not catch {bad.__name__} in {run.passed} examples"
+    assert run.failure.function == name
+
