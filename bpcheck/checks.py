@@ -49,10 +49,11 @@ class Skip(Exception):
 
 
 def _same_shape(actual: np.ndarray, expected_shape: tuple[int, ...], what: str,
-                n: int | None = None) -> None:
-    """Fail unless the shapes match; with the batch size ``n``, diagnose a gradient's shape."""
+                n: int | None = None, *, gradient: bool = False) -> None:
+    """Fail unless the shapes match; for a gradient, diagnose its shape (``n``: the batch size,
+    None when there is no batch axis)."""
     if tuple(actual.shape) != tuple(expected_shape):
-        diagnosis = None if n is None else diagnose_shape(what, actual.shape, expected_shape, n)
+        diagnosis = diagnose_shape(what, actual.shape, expected_shape, n) if gradient else None
         raise Fail(f"{what} has shape {tuple(actual.shape)}, expected {tuple(expected_shape)}",
                    diagnosis=diagnosis)
 
@@ -83,7 +84,7 @@ def backward_matches_vjp(layer: Layer, impl: Implementation, ex: Example) -> flo
     n = batch_size(layer, ex.args)
     problems, diagnoses, conventions, worst = [], [], [], 0.0
     for i, (name, grad, ref) in enumerate(zip(layer.grad_names, grads, expected)):
-        _same_shape(grad, ref.shape, name, n)
+        _same_shape(grad, ref.shape, name, n, gradient=True)
         result = compare(grad, ref, layer.tolerance)
         worst = max(worst, result.error)
         if result.ok:
@@ -130,7 +131,7 @@ def backward_matches_finite_differences(layer: Layer, impl: Implementation, ex: 
     out, grads = evaluate(layer, impl, ex.args, ex.dout)
     shapes = [_arg_shape(ex, p) for p in layer.differentiable]
     for name, grad, shape in zip(layer.grad_names, grads, shapes):
-        _same_shape(grad, shape, name, batch_size(layer, ex.args))
+        _same_shape(grad, shape, name, batch_size(layer, ex.args), gradient=True)
     # Backward is judged on its own: differentiate the JAX twin when the forward is wrong here.
     expected_out, expected_grads = reference_vjp(layer, ex.args, ex.dout)
     own = out.shape == expected_out.shape and compare(out, expected_out, layer.tolerance).ok

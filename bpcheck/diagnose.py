@@ -37,7 +37,7 @@ def _without_ones(shape: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def diagnose_shape(
-    name: str, actual_shape: tuple[int, ...], expected_shape: tuple[int, ...], n: int
+    name: str, actual_shape: tuple[int, ...], expected_shape: tuple[int, ...], n: int | None
 ) -> str | None:
     """Why ``name`` has ``actual_shape`` where ``expected_shape`` is due (n: the batch size N)."""
     actual, expected = tuple(actual_shape), tuple(expected_shape)
@@ -74,8 +74,12 @@ class _Case(NamedTuple):
     tolerance: Tolerance
 
 
-def batch_size(layer: Layer, args: tuple[Any, ...]) -> int:
-    """N: axis 0 of the first batched argument (of the first argument when none is batched)."""
+def batch_size(layer: Layer, args: tuple[Any, ...]) -> int | None:
+    """N: axis 0 of the first batched argument; for a layer that couples its batch (batchnorm),
+    axis 0 of its input; None for a loss without a batch axis (an identity, a column-convention
+    model), about which no batch-size claim is made."""
+    if not layer.batched and layer.is_loss:
+        return None
     shape = np.shape(args[layer.batched[0] if layer.batched else 0])
     return int(shape[0]) if shape else 1
 
@@ -104,10 +108,10 @@ def _transposed(case: _Case) -> str | None:
     return None
 
 
-def _named_factors(name: str, n: int) -> dict[float, str]:
+def _named_factors(name: str, n: int | None) -> dict[float, str]:
     """The factors a diagnosis may name, most specific first, with what each one means."""
     factors = {-1.0: f"{name} has the wrong sign (exactly −1 times the correct gradient)"}
-    if n > 1:
+    if n is not None and n > 1:
         factors[float(n)] = (f"{name} is N = {n} times too large: a sum over the batch where "
                              f"the mean is due (a missing 1/N)?")
         factors[1.0 / n] = (f"{name} is N = {n} times too small: a mean over the batch where "
