@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import os
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 EXAMPLES = {"dev": 50, "ci": 50, "thorough": 1000}
 
-_common = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True)
+# No "explain" phase: after shrinking it replays the failing example hundreds of times to annotate
+# which parts matter (seconds per failure); bpcheck's own report already names the example, the
+# check, the worst entry and a line that rebuilds the example. The runner drops it too.
+_PHASES = tuple(phase for phase in Phase if phase is not Phase.explain)
+_common = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True,
+               phases=_PHASES)
 settings.register_profile("dev", max_examples=EXAMPLES["dev"], **_common)
 settings.register_profile("ci", max_examples=EXAMPLES["ci"], derandomize=True, **_common)
 settings.register_profile("thorough", max_examples=EXAMPLES["thorough"], **_common)

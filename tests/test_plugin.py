@@ -48,10 +48,18 @@ def test_correct_file_passes_and_the_rest_is_missing(tmp_path):
 
 
 def test_full_cs231n_style_file_passes(tmp_path):
-    status, verdict = _check(_file(tmp_path, "from manual import *\n"), tmp_path, "--jobs", "2",
-                             "--examples", "3")
+    status, verdict = _check(_file(tmp_path, "from manual import *\n"), tmp_path, "--examples", "3")
     assert status == 0
     assert {f["status"] for f in verdict["functions"].values()} == {"passed"}
+
+
+def test_worker_processes_give_the_same_verdict(tmp_path):
+    """The default path: layers checked in a pool of processes, each loading the file itself."""
+    source = "from manual import relu_forward, relu_backward, tanh_forward, tanh_backward\n"
+    status, verdict = _check(_file(tmp_path, source), tmp_path, "--jobs", "2", "--examples", "3")
+    assert status == 0
+    assert {verdict["functions"][f]["status"] for f in ("relu_backward", "tanh_backward")} == {
+        "passed"}
 
 
 def test_a_wrong_backward_fails_only_that_function(tmp_path):
@@ -146,7 +154,7 @@ def test_a_new_layer_with_several_arguments_needs_a_sampler(tmp_path):
 def test_pytest_impl_runs_the_suite_on_a_file(tmp_path):
     wrong = _file(tmp_path, CORRECT_RELU.replace("(cache > 0)", "(cache >= 0) * 1.5"))
     command = [sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider",
-               "tests/test_properties.py", "--impl", str(wrong), "-k", "relu or sigmoid"]
+               "tests/test_properties.py", "--impl", str(wrong), "-k", "relu or tanh"]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert "1 failed" in done.stdout and "skipped" in done.stdout, done.stdout[-2000:]
     assert "test_battery[relu]" in done.stdout
