@@ -59,6 +59,38 @@ def _tanh_softmax_net_args(d: Dims, v: Values):
     return (v.real((D, H)), v.real((H,)), v.real((H, C)), v.real((C,)), v.real((d.n, D)), one_hot)
 
 
+#: The deep column network's depth L, chosen by dims.c; its activations cycle through this list
+#: from a start chosen by dims.d (so each activation appears at every depth).
+DEPTHS = {1: 1, 3: 2, 4: 3}
+DEEP_ACTIVATIONS = ("tanh", "relu", "sigmoid", "identity")
+
+
+def _deep_column_net_args(d: Dims, v: Values):
+    D, H, C = _widths(d)
+    depth = DEPTHS[d.c]
+    sizes = (D, *[H] * (depth - 1), C)
+    start = sorted(WIDTHS).index(d.d)
+    activations = tuple(DEEP_ACTIVATIONS[(start + i) % len(DEEP_ACTIVATIONS)] for i in range(depth))
+    count = sum(fan_out * (fan_in + 1) for fan_in, fan_out in zip(sizes[:-1], sizes[1:]))
+    return v.real((count,)), v.real((D, d.n)), v.real((C, d.n)), sizes, activations
+
+
+def _deep_column_kinks(theta, X, Y, sizes, activations):
+    """The relu layers' pre-activations z_ℓ (where relu'(z) jumps), from a plain NumPy forward."""
+    a, start, kinks = np.asarray(X), 0, []
+    for fan_in, fan_out, name in zip(sizes[:-1], sizes[1:], activations):
+        W = np.asarray(theta)[start:start + fan_out * fan_in].reshape(fan_out, fan_in)
+        start += fan_out * fan_in
+        z = W @ a + np.asarray(theta)[start:start + fan_out].reshape(fan_out, 1)
+        start += fan_out
+        if name == "relu":
+            kinks.append(z.ravel())
+        with np.errstate(over="ignore"):
+            a = {"tanh": np.tanh, "relu": lambda u: np.maximum(u, 0.0), "identity": lambda u: u,
+                 "sigmoid": lambda u: 1.0 / (1.0 + np.exp(-u))}[name](z)
+    return np.concatenate(kinks) if kinks else np.ones(1)
+
+
 # Kinks: the relu pre-activations (affine in the differentiable W1, b1).
 
 
@@ -84,6 +116,10 @@ NETWORKS: tuple[Layer, ...] = (
     Layer(
         "column_two_layer_loss", reference.column_two_layer_loss, _column_two_layer_args,
         differentiable=(0, 1, 2, 3), batched=(), kinks=_column_kinks,
+    ),
+    Layer(
+        "deep_column_net_loss", reference.deep_column_net_loss, _deep_column_net_args,
+        differentiable=(0,), batched=(), kinks=_deep_column_kinks,
     ),
     Layer(
         "bias_free_three_layer_loss", reference.bias_free_three_layer_loss,

@@ -154,7 +154,38 @@ def tanh_softmax_net_without_1_over_n(W1, b1, W2, b2, x, y):
     return loss, (x.T @ dz1, dz1.sum(axis=0), a1.T @ dz2, dz2.sum(axis=0))
 
 
+def deep_column_net_delta_L_without_slope(theta, X, Y, sizes, activations):
+    """δ_L = (2/N)(a_L − Y), forgetting ⊙ σ'_L(z_L): wrong unless the last layer is the identity."""
+    from manual import deep_networks as deep
+
+    Ws, bs = deep._unpack(theta, sizes)
+    last = activations[-1]
+    if last == "identity":
+        return manual.deep_column_net_loss(theta, X, Y, sizes, activations)
+    # the same network whose last activation's slope is taken to be 1 in the recursion
+    n = X.shape[1]
+    a, inputs, slopes = X, [], []
+    for W, b, name in zip(Ws, bs, activations):
+        inputs.append(a)
+        a, slope = deep._activate(name, W @ a + b)
+        slopes.append(slope)
+    delta = (2.0 / n) * (a - Y)
+    grads = []
+    for layer in reversed(range(len(Ws))):
+        grads = [delta @ inputs[layer].T, delta.sum(axis=1, keepdims=True)] + grads
+        if layer:
+            delta = (Ws[layer].T @ delta) * slopes[layer - 1]
+    return float(np.sum((a - Y) ** 2) / n), np.concatenate([g.ravel() for g in grads])
+
+
+def deep_column_net_without_1_over_n(theta, X, Y, sizes, activations):
+    loss, grad = manual.deep_column_net_loss(theta, X, Y, sizes, activations)
+    return loss, grad * X.shape[1]
+
+
 PLANTED = [
+    ("deep_column_net_loss", deep_column_net_delta_L_without_slope),
+    ("deep_column_net_loss", deep_column_net_without_1_over_n),
     ("linear_classifier_loss", linear_classifier_without_reg_in_dw),
     ("two_layer_net_loss", two_layer_net_without_relu_backward),
     ("column_two_layer_loss", column_two_layer_db2_wrong_axis),
