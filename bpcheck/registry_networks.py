@@ -59,6 +59,14 @@ def _tanh_softmax_net_args(d: Dims, v: Values):
     return (v.real((D, H)), v.real((H,)), v.real((H, C)), v.real((C,)), v.real((d.n, D)), one_hot)
 
 
+#: NumPy forms of the activations, for the kink functions' forward passes.
+_NUMPY_HIDDEN = {
+    "relu": lambda z: np.maximum(z, 0.0), "leaky_relu": lambda z: np.where(z > 0, z, 0.01 * z),
+    "elu": lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, 0.0))), "tanh": np.tanh,
+    "sigmoid": lambda z: 1.0 / (1.0 + np.exp(-np.clip(z, -500, 500))),
+    "softplus": lambda z: np.logaddexp(0.0, z), "identity": lambda z: z,
+}
+
 #: The deep column network's depth L, chosen by dims.c; its activations cycle through this list
 #: from a start chosen by dims.d (so each activation appears at every depth).
 DEPTHS = {1: 1, 3: 2, 4: 3}
@@ -85,10 +93,53 @@ def _deep_column_kinks(theta, X, Y, sizes, activations):
         start += fan_out
         if name == "relu":
             kinks.append(z.ravel())
-        with np.errstate(over="ignore"):
-            a = {"tanh": np.tanh, "relu": lambda u: np.maximum(u, 0.0), "identity": lambda u: u,
-                 "sigmoid": lambda u: 1.0 / (1.0 + np.exp(-u))}[name](z)
+        a = _NUMPY_HIDDEN[name](z)
     return np.concatenate(kinks) if kinks else np.ones(1)
+
+
+#: The MLP's hidden activations cycle through these from a start chosen by dims.d; its loss is
+#: chosen by (dims.d, dims.c) so that each loss meets every depth and every width configuration.
+MLP_ACTIVATIONS = ("relu", "tanh", "leaky_relu", "sigmoid", "elu", "softplus")
+MLP_LOSSES = ("softmax_loss", "svm_loss", "mse_loss")
+
+
+def _mlp_args(d: Dims, v: Values):
+    D, H, C = _widths(d)
+    depth = DEPTHS[d.c]
+    sizes = (D, *[H] * (depth - 1), C)
+    start = sorted(WIDTHS).index(d.d)
+    # Two hidden layers at most, so the cycle starts 2 apart: all six activations occur at depth 3.
+    activations = tuple(MLP_ACTIVATIONS[(2 * start + i) % len(MLP_ACTIVATIONS)]
+                        for i in range(depth - 1))
+    loss = MLP_LOSSES[(start + sorted(DEPTHS).index(d.c)) % len(MLP_LOSSES)]
+    count = sum(fan_out * (fan_in + 1) for fan_in, fan_out in zip(sizes[:-1], sizes[1:]))
+    y = v.real((d.n, C)) if loss == "mse_loss" else v.labels(d.n, C)
+    return v.real((count,)), v.real((d.n, D)), y, sizes, activations, loss
+
+
+def _mlp_kinks(theta, X, y, sizes, activations, loss):
+    """Where the MLP is not differentiable: relu / leaky-relu pre-activations, and hinge margins."""
+    a, start, kinks = np.asarray(X), 0, []
+    theta = np.asarray(theta)
+    layers = list(zip(sizes[:-1], sizes[1:]))
+    for index, (fan_in, fan_out) in enumerate(layers):
+        W = theta[start:start + fan_in * fan_out].reshape(fan_in, fan_out)
+        start += fan_in * fan_out
+        a = a @ W + theta[start:start + fan_out]
+        start += fan_out
+        if index < len(layers) - 1:
+            if activations[index] in ("relu", "leaky_relu"):
+                kinks.append(a.ravel())
+            a = _NUMPY_HIDDEN[activations[index]](a)
+    if loss == "svm_loss":
+        kinks.append(_hinge_margins(a, np.asarray(y)).ravel())
+    return np.concatenate(kinks) if kinks else np.ones(1)
+
+
+def _hinge_margins(scores, y):
+    margins = scores - np.take_along_axis(scores, y[:, None], axis=1) + 1.0
+    margins[np.arange(scores.shape[0]), y] = 1.0
+    return margins
 
 
 # Kinks: the relu pre-activations (affine in the differentiable W1, b1).
@@ -120,6 +171,10 @@ NETWORKS: tuple[Layer, ...] = (
     Layer(
         "deep_column_net_loss", reference.deep_column_net_loss, _deep_column_net_args,
         differentiable=(0,), batched=(), kinks=_deep_column_kinks,
+    ),
+    Layer(
+        "mlp_loss", reference.mlp_loss, _mlp_args,
+        differentiable=(0,), batched=(1, 2), kinks=_mlp_kinks,
     ),
     Layer(
         "bias_free_three_layer_loss", reference.bias_free_three_layer_loss,

@@ -6,6 +6,7 @@ Cost C = (1/N) Σ_n ‖a_L − y_n‖².
 
 import numpy as np
 
+from ._packing import pack, unpack
 from ._stable import ignore_underflow
 from ._stable import sigmoid as _sigmoid
 
@@ -57,25 +58,13 @@ def deep_column_net_loss_and_grads(Ws, bs, X, Y, activations):
     return cost, dWs, dbs
 
 
-def _unpack(theta, sizes):
-    """W_ℓ (n_ℓ, n_{ℓ-1}) and b_ℓ (n_ℓ, 1), in order, from the flat vector θ."""
-    Ws, bs, start = [], [], 0
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
-        Ws.append(theta[start:start + fan_out * fan_in].reshape(fan_out, fan_in))
-        start += fan_out * fan_in
-        bs.append(theta[start:start + fan_out].reshape(fan_out, 1))
-        start += fan_out
-    if start != theta.size:
-        raise ValueError(f"theta has {theta.size} entries; sizes {sizes} need {start}")
-    return Ws, bs
-
-
 def deep_column_net_loss(theta, X, Y, sizes, activations):
     """The same network with its parameters packed in one vector: (C, dθ).
 
     theta: (P,) = W_1, b_1, …, W_L, b_L flattened row-major; sizes: (n_0, …, n_L);
     activations: L names among sigmoid, tanh, relu, identity. dθ packs the gradients the same way.
     """
-    Ws, bs = _unpack(theta, sizes)
-    cost, dWs, dbs = deep_column_net_loss_and_grads(Ws, bs, X, Y, activations)
-    return cost, np.concatenate([g.ravel() for pair in zip(dWs, dbs) for g in pair])
+    shapes = [s for n_in, n_out in zip(sizes[:-1], sizes[1:]) for s in ((n_out, n_in), (n_out, 1))]
+    params = unpack(theta, shapes)
+    cost, dWs, dbs = deep_column_net_loss_and_grads(params[0::2], params[1::2], X, Y, activations)
+    return cost, pack([g for pair in zip(dWs, dbs) for g in pair])

@@ -34,9 +34,12 @@ __all__ = [
 # Whole models and matrix-calculus identities (issue 3): each module lists its names in __all__.
 from . import deep_networks as _deep_networks  # noqa: E402
 from . import identities as _identities  # noqa: E402
+from . import mlp as _mlp  # noqa: E402
 from . import networks as _networks  # noqa: E402
 from .deep_networks import *  # noqa: E402,F401,F403
 from .identities import *  # noqa: E402,F401,F403
+from .mlp import *  # noqa: E402,F401,F403
 from .networks import *  # noqa: E402,F401,F403
 
-__all__ = [*__all__, *_networks.__all__, *_deep_networks.__all__, *_identities.__all__]
+__all__ = [*__all__, *_networks.__all__, *_deep_networks.__all__, *_identities.__all__,
+           *_mlp.__all__]

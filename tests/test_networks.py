@@ -158,7 +158,11 @@ def deep_column_net_delta_L_without_slope(theta, X, Y, sizes, activations):
     """δ_L = (2/N)(a_L − Y), forgetting ⊙ σ'_L(z_L): wrong unless the last layer is the identity."""
     from manual import deep_networks as deep
 
-    Ws, bs = deep._unpack(theta, sizes)
+    from manual._packing import unpack
+
+    shapes = [s for i, o in zip(sizes[:-1], sizes[1:]) for s in ((o, i), (o, 1))]
+    params = unpack(theta, shapes)
+    Ws, bs = params[0::2], params[1::2]
     last = activations[-1]
     if last == "identity":
         return manual.deep_column_net_loss(theta, X, Y, sizes, activations)
@@ -183,7 +187,23 @@ def deep_column_net_without_1_over_n(theta, X, Y, sizes, activations):
     return loss, grad * X.shape[1]
 
 
+def mlp_skipping_the_first_activation_backward(theta, X, y, sizes, activations, loss):
+    """The sandwich's backward forgets the first hidden layer's activation (dz = da)."""
+    from manual import mlp
+
+    if not activations:
+        return manual.mlp_loss(theta, X, y, sizes, activations, loss)
+    broken = dict(mlp.HIDDEN)
+    broken[activations[0]] = (broken[activations[0]][0], lambda da, cache: da.copy())
+    original, mlp.HIDDEN = mlp.HIDDEN, broken
+    try:
+        return manual.mlp_loss(theta, X, y, sizes, activations, loss)
+    finally:
+        mlp.HIDDEN = original
+
+
 PLANTED = [
+    ("mlp_loss", mlp_skipping_the_first_activation_backward),
     ("deep_column_net_loss", deep_column_net_delta_L_without_slope),
     ("deep_column_net_loss", deep_column_net_without_1_over_n),
     ("linear_classifier_loss", linear_classifier_without_reg_in_dw),
@@ -202,3 +222,18 @@ def test_planted_mistake_fails_the_vjp_check(name, bad, impl):
     assert run.failure is not None, f"vjp did not catch {bad.__name__} in {run.passed} examples"
     assert run.failure.function == name
 
+
+
+def test_the_mlp_domain_reaches_every_loss_at_every_depth_and_every_activation():
+    from bpcheck.registry_networks import MLP_ACTIVATIONS, MLP_LOSSES, _mlp_args
+    from bpcheck.strategies import FEATURE_SIZES, Dims, Draw, Values
+
+    losses, activations = set(), set()
+    for d in FEATURE_SIZES:
+        for c in FEATURE_SIZES:
+            dims = Dims(n=5, d=d, m=3, c=c, trailing=(), split=False)
+            _, _, _, sizes, acts, loss = _mlp_args(dims, Values(Draw(dims, 1.0, False, 0)))
+            losses.add((len(sizes) - 1, loss))
+            activations.update(acts)
+    assert losses == {(depth, loss) for depth in (1, 2, 3) for loss in MLP_LOSSES}
+    assert activations == set(MLP_ACTIVATIONS)

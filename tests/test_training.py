@@ -122,7 +122,7 @@ def trajectories(layer: Layer, impl: Implementation, draw: Draw):
 
 #: Models whose parameters are packed into one vector θ (one differentiable argument that is
 #: nevertheless a whole network's parameters).
-PACKED_MODELS = {"deep_column_net_loss"}
+PACKED_MODELS = {"deep_column_net_loss", "mlp_loss"}
 
 
 def multi_argument(layer: Layer) -> None:
