@@ -123,6 +123,15 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
         if args.json is not None and not exc.usage:
             write_json(args.json, [], {"implementation": label, "error": str(exc)})
         return 2 if exc.usage else 1
+    if args.only:
+        wanted = {name.strip() for name in args.only.split(",") if name.strip()}
+        known = {layer.name for layer in layers} | {n for layer in layers for n in layer.functions}
+        unknown = sorted(wanted - known)
+        if unknown:
+            console.print(f"[red]error:[/] --only: unknown layer or function {', '.join(unknown)}")
+            return 2
+        layers = tuple(layer for layer in layers
+                       if layer.name in wanted or wanted & set(layer.functions))
     functions = [(name, layer.name) for layer in layers for name in layer.functions]
     missing = {name for name, _ in functions if name not in impl.functions}
     if len(missing) == len(functions):
@@ -208,6 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--jobs", type=int, default=None, help="worker processes (default: cores)")
     check.add_argument("--profile", choices=("dev", "ci", "thorough"), default=None,
                        help="hypothesis profile (default: $HYPOTHESIS_PROFILE or dev)")
+    check.add_argument("--only", metavar="NAMES", default=None,
+                       help="comma-separated layers or functions to check (e.g. affine,softmax_loss)")
     check.add_argument("--no-shrink", action="store_true",
                        help="report the first failing example found instead of the smallest "
                             "(faster when something fails)")

@@ -174,3 +174,13 @@ def test_the_relu_kink_convention_is_a_warning_not_a_failure(tmp_path, capsys):
     relu = verdict["functions"]["relu_backward"]
     assert status == 0 and relu["status"] == "warning", relu
     assert "relu'(0) = 0" in relu["message"]
+
+
+def test_only_checks_the_layers_named(tmp_path, capsys):
+    path = _file(tmp_path, "from manual import *\n")
+    status, verdict = _check(path, tmp_path, "--only", "relu_backward,tanh")
+    assert status == 0
+    assert set(verdict["functions"]) == {"relu_forward", "relu_backward", "tanh_forward",
+                                         "tanh_backward"}
+    assert main(["check", str(path), "--only", "reluu"]) == 2
+    assert "unknown layer or function reluu" in capsys.readouterr().out
