@@ -57,11 +57,11 @@ def _batchnorm_args(d: Dims, v: Values):
         "running_mean": v.real((d.d,), scaled=False),
         "running_var": v.positive((d.d,)),
     }
-    return v.real((d.n, d.d)), v.real((d.d,)), v.real((d.d,)), bn_param
+    return v.nearly_constant((d.n, d.d), axis=0), v.real((d.d,)), v.real((d.d,)), bn_param
 
 
 def _layernorm_args(d: Dims, v: Values):
-    return v.real((d.n, d.d)), v.real((d.d,)), v.real((d.d,)), {"eps": 1e-5}
+    return v.nearly_constant((d.n, d.d), axis=1), v.real((d.d,)), v.real((d.d,)), {"eps": 1e-5}
 
 
 # Kinks: quantities whose sign change marks a non-differentiable point.

@@ -76,6 +76,21 @@ class Values:
             out[self.rng.random(shape) < ZERO_FRACTION] = 0.0
         return out
 
+    def nearly_constant(self, shape: tuple[int, ...], *, axis: int) -> np.ndarray:
+        """Entries equal along ``axis`` up to a relative 1e-4 wobble, in a third of the examples
+        (else ``real``): a variance ~1e-8·level², three orders below the ε = 1e-5 of batchnorm and
+        layernorm, the regime where ε dominates the normalisation.
+
+        Not smaller: x − μ then loses digits to cancellation that no float64 implementation can
+        avoid (μ itself is rounded), so two correct ones differ by ~1e-16/wobble — measured at
+        1e-7: manual and JAX both 1e-9 to 1e-8 from an extended-precision value, beyond
+        ``ANALYTIC``.
+        """
+        if self.rng.random() >= 1 / 3:
+            return self.real(shape)
+        level = np.expand_dims(self.rng.standard_normal(np.delete(shape, axis)), axis)
+        return level * (1.0 + 1e-4 * self.rng.standard_normal(shape))
+
     def positive(self, shape: tuple[int, ...], low: float = 0.5, high: float = 2.0) -> np.ndarray:
         return self.rng.uniform(low, high, size=shape)
 

@@ -106,6 +106,14 @@ def softmax_loss_without_max_shift(x, y):
     return loss, dx / n
 
 
+def layernorm_forward_without_eps(x, gamma, beta, ln_param):
+    """Normalises by the bare standard deviation: off by ~ε/(2σ²) on every row (ε = 1e-5), and
+    blowing up on a constant row."""
+    out, cache = manual.layernorm_forward(x, gamma, beta, ln_param)
+    centred = x - x.mean(axis=1, keepdims=True)
+    return gamma * centred / np.sqrt(centred.var(axis=1, keepdims=True) + 1e-300) + beta, cache
+
+
 PLANTED: tuple[Planted, ...] = (
     Planted("transposed dw", "affine", {"affine_backward": affine_backward_transposed_dw},
             ("vjp", "finite_differences")),
@@ -135,6 +143,8 @@ PLANTED: tuple[Planted, ...] = (
             {"elu_forward": elu_forward_overflows}, ("forward",)),
     Planted("softmax without the max shift overflows at large logits", "softmax_loss",
             {"softmax_loss": softmax_loss_without_max_shift}, ("forward", "vjp")),
+    Planted("layernorm without eps", "layernorm",
+            {"layernorm_forward": layernorm_forward_without_eps}, ("forward",)),
     Planted("wrong forward", "sigmoid", {"sigmoid_forward": sigmoid_forward_wrong_sign},
             ("forward",)),
     Planted("batchnorm dx without the batch-statistics terms", "batchnorm",

@@ -26,6 +26,10 @@ def _reaches(layer_name, predicate):
     ("sigmoid", "|x| >= 1000", lambda e: np.max(np.abs(e.args[0])) >= 1e3),
     ("cross_entropy_loss", "one-hot targets", lambda e: np.any(e.args[1] == 0)),
     ("batchnorm", "test mode", lambda e: e.args[3]["mode"] == "test"),
+    ("batchnorm", "nearly constant columns (variance << eps)",
+     lambda e: e.args[0].shape[0] > 1 and np.var(e.args[0], axis=0).max() < 1e-7),
+    ("layernorm", "nearly constant rows (variance << eps)",
+     lambda e: e.args[0].shape[1] > 1 and np.var(e.args[0], axis=1).max() < 1e-7),
 ])
 def test_strategies_reach(layer_name, what, predicate):
     assert predicate(_reaches(layer_name, predicate)), what
