@@ -4,10 +4,10 @@
 
 from __future__ import annotations
 
-import numpy as np
 
 import bpcheck.jaxsetup  # noqa: F401  (float64 before any JAX array exists)
 import reference
+from bpcheck.kinks import at_zero, hinge_margins
 from bpcheck.layer import Layer, RegistryError
 from bpcheck.strategies import Dims, Values, affine_input_shape
 
@@ -64,26 +64,11 @@ def _layernorm_args(d: Dims, v: Values):
     return v.nearly_constant((d.n, d.d), axis=1), v.real((d.d,)), v.real((d.d,)), {"eps": 1e-5}
 
 
-# Kinks: quantities whose sign change marks a non-differentiable point.
-
-
-def _at_zero(x, *_):
-    return np.asarray(x)
-
-
-def _hinge_margins(x, y):
-    """svm_loss kinks where a margin x_j - x_{y_i} + 1 (j != y_i) crosses 0."""
-    x = np.asarray(x)
-    margins = x - np.take_along_axis(x, np.asarray(y)[:, None], axis=1) + 1.0
-    margins[np.arange(x.shape[0]), y] = 1.0  # the j = y_i term is not a hinge
-    return margins
-
-
 REGISTRY: tuple[Layer, ...] = (
     Layer("affine", reference.affine, _affine_args, differentiable=(0, 1, 2), batched=(0,)),
-    Layer("relu", reference.relu, _elementwise_args, kinks=_at_zero),
-    Layer("leaky_relu", reference.leaky_relu, _leaky_relu_args, kinks=_at_zero),
-    Layer("elu", reference.elu, _elu_args, kinks=_at_zero, magnitudes=LARGE),
+    Layer("relu", reference.relu, _elementwise_args, kinks=at_zero),
+    Layer("leaky_relu", reference.leaky_relu, _leaky_relu_args, kinks=at_zero),
+    Layer("elu", reference.elu, _elu_args, kinks=at_zero, magnitudes=LARGE),
     Layer("sigmoid", reference.sigmoid, _elementwise_args, magnitudes=LARGE),
     Layer("tanh", reference.tanh, _elementwise_args, magnitudes=LARGE),
     Layer("softplus", reference.softplus, _elementwise_args, magnitudes=LARGE),
@@ -96,7 +81,7 @@ REGISTRY: tuple[Layer, ...] = (
     ),
     Layer(
         "svm_loss", reference.svm_loss, _logits_labels,
-        batched=(0, 1), kinks=_hinge_margins, magnitudes=LARGE,
+        batched=(0, 1), kinks=hinge_margins, magnitudes=LARGE,
     ),
     Layer("mse_loss", reference.mse_loss, _regression_args, batched=(0, 1)),
     Layer(

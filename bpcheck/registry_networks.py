@@ -13,6 +13,7 @@ import numpy as np
 
 import bpcheck.jaxsetup  # noqa: F401  (float64 before any JAX array exists)
 import reference
+from bpcheck.kinks import hinge_margins
 from bpcheck.layer import Layer
 from bpcheck.strategies import Dims, Values
 
@@ -132,14 +133,8 @@ def _mlp_kinks(theta, X, y, sizes, activations, loss):
                 kinks.append(a.ravel())
             a = _NUMPY_HIDDEN[activations[index]](a)
     if loss == "svm_loss":
-        kinks.append(_hinge_margins(a, np.asarray(y)).ravel())
+        kinks.append(hinge_margins(a, y).ravel())
     return np.concatenate(kinks) if kinks else np.ones(1)
-
-
-def _hinge_margins(scores, y):
-    margins = scores - np.take_along_axis(scores, y[:, None], axis=1) + 1.0
-    margins[np.arange(scores.shape[0]), y] = 1.0
-    return margins
 
 
 # Kinks: the relu pre-activations (affine in the differentiable W1, b1).
