@@ -231,6 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--plot", type=Path, default=None,
                       help="draw decision regions and loss curves to a PNG (needs matplotlib)")
     demo.set_defaults(run=cmd_demo)
+    from bpcheck.cli_grade import add_commands
+
+    add_commands(commands)
     return parser
 
 

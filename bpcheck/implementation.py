@@ -32,6 +32,9 @@ class ImplementationError(Exception):
 class Implementation:
     label: str
     functions: Mapping[str, Callable[..., Any]]
+    #: Each call crosses into another process (a sandbox): checks that only need the true
+    #: function's values (finite differences once the forward is shown right) take the JAX twin's.
+    remote: bool = False
 
     def __repr__(self) -> str:
         return f"Implementation({self.label!r}, {len(self.functions)} functions)"
@@ -47,7 +50,8 @@ class Implementation:
 
     def replace(self, **functions: Callable[..., Any]) -> Implementation:
         """A copy with some functions swapped (used to plant bugs in tests)."""
-        return Implementation(f"{self.label} (modified)", {**self.functions, **functions})
+        return Implementation(f"{self.label} (modified)", {**self.functions, **functions},
+                              self.remote)
 
 
 _IMMUTABLE = (int, float, complex, str, bytes, bool, type(None), np.generic)
@@ -84,6 +88,8 @@ def call(impl: Implementation, name: str, *args: Any) -> Any:
         with warnings.catch_warnings():
             warnings.simplefilter("error", RuntimeWarning)
             return function(*args)
+    except ImplementationError:  # already says which function and why (e.g. from the sandbox)
+        raise
     except Exception as exc:  # the implementation's own error, reported as such
         raise ImplementationError(f"{name} raised {type(exc).__name__}: {exc}{_where(exc)}") from exc
 

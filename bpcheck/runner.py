@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from hypothesis import Phase, given, reporting, settings
+from hypothesis import Phase, given, reporting, seed, settings
 
 from bpcheck.checks import Check, checks_for, run_battery
 from bpcheck.diagnose import Seen, batch_size, failure_pattern
@@ -56,12 +56,14 @@ def _is_check_failure(exc: BaseException) -> bool:
 def run_checks(
     layer: Layer, impl: Implementation, checks: tuple[Check, ...] | None = None, *,
     max_examples: int | None = None, derandomize: bool | None = None, shrink: bool = True,
+    random_seed: int | None = None,
 ) -> list[CheckRun]:
     """Run the checks (default: all that apply) over up to ``max_examples`` examples.
 
     ``max_examples`` and ``derandomize`` default to the loaded hypothesis profile. With
     ``shrink=False`` the first failing example is kept as drawn (used where only detection
-    matters).
+    matters). ``random_seed`` fixes hypothesis's randomness (grading: the same verdict on a
+    regrade).
     """
     checks = checks or checks_for(layer)
     runs = {
@@ -74,6 +76,8 @@ def run_checks(
         overrides["max_examples"] = max_examples
     if derandomize is not None:
         overrides["derandomize"] = derandomize
+    if random_seed is not None:
+        overrides["derandomize"] = False
     # No "explain" phase: it replays the smallest failing example hundreds of times to annotate
     # it, and nothing here reads the annotation (seconds per failing function).
     overrides["phases"] = [Phase.explicit, Phase.reuse, Phase.generate] + [Phase.shrink] * shrink
@@ -90,6 +94,8 @@ def run_checks(
             seen[finding.check].append(Seen(n, example.draw.scale, finding.failed))
         enforce(findings)
 
+    if random_seed is not None:
+        battery = seed(random_seed)(battery)
     with reporting.with_reporter(lambda *_: None):
         try:
             battery()

@@ -1,0 +1,298 @@
+"""Grade submissions: the battery on each one, run in a sandbox, scored by a rubric.
+
+One submission is a folder holding ``layers.py`` or a single ``.py`` file. Its functions run only
+in a sandboxed child (``bpcheck.sandbox``); the references, comparisons, scoring and every file
+written happen here, in the grader. ``grade_submission`` returns the submission's document in
+Gradescope's ``results.json`` schema (plus ``extra_data.bpcheck``: seed, per-function status and
+diagnoses); ``grade_all`` grades a folder of them, in parallel, skipping what is already graded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import multiprocessing
+import os
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bpcheck import __version__, profiles
+from bpcheck.plugin import checks_available
+from bpcheck.registry import REGISTRY
+from bpcheck.rubric import Rubric
+from bpcheck.runner import CheckRun, run_checks
+from bpcheck.sandbox import Sandbox
+
+RESULTS = "results.json"
+
+
+class GradeError(Exception):
+    """SUBMISSIONS or OUT cannot be used (exit status 2)."""
+
+
+def entries(submissions: Path) -> tuple[list[Path], list[str]]:
+    """The submissions in a folder (sub-folders and .py files), and what was ignored."""
+    if not submissions.is_dir():
+        raise GradeError(f"{submissions}: not a folder of submissions")
+    found, ignored = [], []
+    for entry in sorted(submissions.iterdir()):
+        if entry.name.startswith((".", "__")):
+            continue
+        if entry.is_dir() or (entry.is_file() and entry.suffix == ".py"):
+            found.append(entry)
+        else:
+            ignored.append(entry.name)
+    return found, ignored
+
+
+def submission_name(entry: Path) -> str:
+    return entry.stem if entry.is_file() else entry.name
+
+
+def submission_seed(seed: int, name: str) -> int:
+    """A seed per submission from the class seed and its name: a regrade sees the same examples."""
+    return int.from_bytes(hashlib.sha256(f"{seed}:{name}".encode()).digest()[:4], "little")
+
+
+def protected_folders(*extra: Path) -> tuple[Path, ...]:
+    """Folders a submission may not read: the project's solution, engine and tests, and ``extra``
+    (the other submissions, the output)."""
+    folders = [Path(p).resolve() for p in extra]
+    for package in ("manual", "reference", "bpcheck"):
+        spec = importlib.util.find_spec(package)
+        if spec is not None and spec.submodule_search_locations:
+            folders.extend(Path(p).resolve() for p in spec.submodule_search_locations)
+    tests = Path(__file__).resolve().parent.parent / "tests"
+    if tests.is_dir():
+        folders.append(tests)
+    return tuple(dict.fromkeys(folders))
+
+
+@dataclass
+class _Outcome:
+    """What grading found for one function."""
+    status: str
+    message: str = ""
+    runs: dict[str, CheckRun] | None = None
+
+
+def _source(entry: Path) -> tuple[Path | None, str | None]:
+    if entry.is_file():
+        return entry, None
+    if (entry / "layers.py").is_file():
+        return entry, None
+    return None, f"{entry.name}/ holds no layers.py"
+
+
+def grade_submission(entry: Path, rubric: Rubric, seed: int,
+                     forbidden_reads: tuple[Path, ...] = (), name: str | None = None,
+                     ) -> dict[str, Any]:
+    """The results.json document for one submission (``name``, which its seed derives from,
+    defaults to the entry's name)."""
+    started = time.perf_counter()
+    profiles.load()  # no deadline: a first example includes a JAX compilation
+    name = name or submission_name(entry)
+    own_seed = submission_seed(seed, name)
+    graded = rubric.functions(REGISTRY)
+    layers = list(dict.fromkeys(layer for _, layer in graded))
+    outcomes: dict[str, _Outcome] = {}
+    isolation = ""
+    path, load_error = _source(entry)
+    if path is not None:
+        with Sandbox(path, REGISTRY, rubric.limits, forbidden_reads) as sandbox:
+            isolation, load_error = sandbox.isolation, sandbox.load_error
+            if load_error is None:
+                outcomes = _run(sandbox, layers, rubric, own_seed)
+    if load_error is not None:
+        outcomes = {f: _Outcome("error", f"the file could not be loaded: {load_error}")
+                    for f, _ in graded}
+    return _document(name, own_seed, rubric, graded, outcomes, load_error, isolation,
+                     time.perf_counter() - started)
+
+
+def _run(sandbox: Sandbox, layers, rubric: Rubric, seed: int) -> dict[str, _Outcome]:
+    impl, problems = sandbox.impl, sandbox.problems
+    outcomes = {}
+    for layer in layers:
+        checks = checks_available(layer, impl, problems)
+        runs: dict[str, CheckRun] = {}
+        crash = None
+        if checks:
+            try:
+                found = run_checks(layer, impl, checks, max_examples=rubric.examples,
+                                   random_seed=submission_seed(seed, layer.name))
+                runs = {run.check: run for run in found}
+            except Exception as exc:  # hypothesis gave up on it (e.g. flaky behaviour)
+                crash = f"grading could not finish: {type(exc).__name__}: {exc}"
+        for function in layer.functions:
+            if function not in impl.functions:
+                outcomes[function] = _Outcome("missing", f"{function} is not defined")
+            elif function in problems:
+                outcomes[function] = _Outcome("error", problems[function])
+            elif crash is not None:
+                outcomes[function] = _Outcome("error", crash)
+            else:
+                outcomes[function] = _Outcome("graded", runs=runs)
+    return outcomes
+
+
+def _test(function: str, check, max_score: float, visibility: str,
+          outcome: _Outcome) -> dict[str, Any]:
+    title = f"{function}: {check.title}"
+    if outcome.status != "graded":
+        return _entry(title, 0.0, max_score, outcome.message, visibility)
+    run = (outcome.runs or {}).get(check.name)
+    if run is None:
+        return _entry(title, 0.0, max_score, "could not run: a function it needs is missing or "
+                      "unusable", visibility)
+    failure = run.failure
+    if failure is not None and failure.function == function:
+        lines = [failure.message]
+        if failure.example is not None:
+            lines += [f"example: {failure.example.shapes()}",
+                      f"reproduce: {failure.example.reproduce()}"]
+        return _entry(title, 0.0, max_score, "\n".join(lines), visibility, failure.diagnosis)
+    note = f"passed on {run.passed} examples"
+    if run.warning is not None:
+        note += f"; note: {run.warning.message}"
+    if failure is not None:
+        note += f" (this check failed in {failure.function}, which is scored there)"
+    return _entry(title, max_score, max_score, note, visibility)
+
+
+def _entry(name, score, max_score, output, visibility, diagnosis=None) -> dict[str, Any]:
+    entry = {"name": name, "score": round(score, 6), "max_score": round(max_score, 6),
+             "status": "passed" if score >= max_score else "failed", "output": output,
+             "visibility": visibility}
+    if diagnosis:
+        entry["diagnosis"] = diagnosis
+    return entry
+
+
+def _document(name, seed, rubric, graded, outcomes, load_error, isolation, elapsed):
+    tests, functions = [], {}
+    for function, layer in graded:
+        outcome = outcomes.get(function, _Outcome("error", "not graded"))
+        own = [_test(function, check, points, visibility, outcome)
+               for check, points, visibility in rubric.tests_of(function, layer)]
+        tests.extend(own)
+        failed = [t for t in own if t["status"] == "failed"]
+        warned = outcome.runs and any(
+            r.warning is not None for r in outcome.runs.values() if r.function == function)
+        status = (outcome.status if outcome.status != "graded" else
+                  "failed" if failed else "warning" if warned else "passed")
+        functions[function] = {
+            "status": status,
+            "score": round(sum(t["score"] for t in own), 6),
+            "max_score": round(sum(t["max_score"] for t in own), 6),
+            "diagnoses": sorted({t["diagnosis"] for t in failed if t.get("diagnosis")}),
+        }
+    score = sum(t["score"] for t in tests)
+    total = sum(t["max_score"] for t in tests)
+    counts = {s: sum(f["status"] == s for f in functions.values())
+              for s in ("passed", "warning", "failed", "error", "missing")}
+    summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    output = (f"bpcheck {__version__}: {score:.2f} / {total:.2f} points ({summary}). "
+              f"Each function was checked against jax.vjp and finite differences on up to "
+              f"{rubric.examples} random examples (seed {seed}).")
+    if load_error:
+        output = f"Your file could not be loaded: {load_error}\n{output}"
+    return {
+        "score": round(score, 6), "execution_time": round(elapsed, 3), "output": output,
+        "visibility": "visible", "tests": tests,
+        "extra_data": {"bpcheck": {"version": __version__, "submission": name, "seed": seed,
+                                   "load_error": load_error, "isolation": isolation,
+                                   "examples": rubric.examples, "functions": functions}},
+    }
+
+
+def write_results(path: Path, document: dict[str, Any]) -> None:
+    """Write atomically: a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.write_text(json.dumps(document, indent=2) + "\n")
+    os.replace(partial, path)
+
+
+def _grade_one(entry: Path, out: Path, rubric: Rubric, seed: int,
+               forbidden: tuple[Path, ...]) -> tuple[str, dict[str, Any]]:
+    """Grade and write one submission (in a worker); never raises."""
+    name = submission_name(entry)
+    try:
+        document = grade_submission(entry, rubric, seed, forbidden)
+    except Exception as exc:  # a bug of the grader: recorded, the batch goes on
+        document = _failed_document(name, f"{type(exc).__name__}: {exc}\n"
+                                          f"{traceback.format_exc(limit=5)}")
+    write_results(out / name / RESULTS, document)
+    return name, document
+
+
+def _failed_document(name: str, why: str) -> dict[str, Any]:
+    return {"score": 0.0, "execution_time": 0.0, "visibility": "visible", "tests": [],
+            "output": f"bpcheck could not grade this submission: {why}",
+            "extra_data": {"bpcheck": {"version": __version__, "submission": name,
+                                       "load_error": f"grading failed: {why}", "functions": {}}}}
+
+
+def grade_all(submissions: Path, out: Path, rubric: Rubric, *, jobs: int = 1, seed: int = 0,
+              force: bool = False, progress: Callable[[str, int, int], None] | None = None,
+              ) -> tuple[dict[str, dict[str, Any]], list[str], list[str]]:
+    """Grade every submission not yet graded (all with ``force``) and write its results.json.
+
+    Returns (documents of every submission, names graded now, entries ignored).
+    """
+    found, ignored = entries(submissions)
+    names = [submission_name(e) for e in found]
+    clashes = {n for n in names if names.count(n) > 1}
+    if clashes:
+        raise GradeError(f"two submissions would share the name {sorted(clashes)[0]!r} "
+                         f"(a folder and a .py file?)")
+    out.mkdir(parents=True, exist_ok=True)
+    forbidden = protected_folders(submissions, out)
+    documents, todo = {}, []
+    for entry in found:
+        existing = out / submission_name(entry) / RESULTS
+        if existing.is_file() and not force:
+            try:
+                documents[submission_name(entry)] = json.loads(existing.read_text())
+                continue
+            except ValueError:
+                pass  # a broken earlier result: grade again
+        todo.append(entry)
+    done = 0
+    if jobs <= 1 or len(todo) <= 1:
+        for entry in todo:
+            name, document = _grade_one(entry, out, rubric, seed, forbidden)
+            documents[name], done = document, done + 1
+            if progress:
+                progress(name, done, len(todo))
+    else:
+        pending = list(todo)
+        while pending:
+            context = multiprocessing.get_context("spawn")
+            try:
+                with ProcessPoolExecutor(min(jobs, len(pending)), mp_context=context) as pool:
+                    futures = {pool.submit(_grade_one, e, out, rubric, seed, forbidden): e
+                               for e in pending}
+                    for future in as_completed(futures):
+                        name, document = future.result()
+                        documents[name], done = document, done + 1
+                        pending.remove(futures[future])
+                        if progress:
+                            progress(name, done, len(todo))
+            except BrokenProcessPool:  # a worker died: record the unfinished ones' fate, go on
+                for entry in pending[:1]:
+                    name = submission_name(entry)
+                    documents[name] = _failed_document(name, "the grading worker died")
+                    write_results(out / name / RESULTS, documents[name])
+                    pending.remove(entry)
+                    done += 1
+    graded_now = [submission_name(e) for e in todo]
+    return documents, graded_now, ignored

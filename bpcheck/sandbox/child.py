@@ -1,0 +1,218 @@
+"""The sandboxed child: loads one submission and runs its functions on request.
+
+Started by ``process.spawn`` as ``python -I -S child.py FD CURATED`` (no site-packages, no
+environment, no script folder on sys.path; CURATED is a folder holding only NumPy). It imports
+NumPy, loads ``wire`` and ``guard`` by file path from its own folder, installs the guard, then
+serves requests from the grader over the socket FD:
+
+- the grader → child direction is the grader's own pickles (trusted);
+- the child → grader direction is ``wire`` frames only, which the grader decodes without pickle.
+
+A forward's cache never leaves the child: it stays in ``caches`` and the grader holds its id.
+After every call the child reports which arguments the function changed in place (compared by
+their bytes, with methods a submission cannot patch), which returned arrays are the very memory
+of an argument, and a fingerprint (SHA-256 of its contents) of the cache the call used, so that
+the grader's checks of mutation and aliasing see what they would see in-process.
+"""
+
+import copy
+import importlib.util
+import inspect
+import os
+import resource
+import sys
+import traceback
+import warnings
+
+HANDLE = "\x00bpcheck-cache"  # a cache reference inside a request's arguments: (HANDLE, id)
+
+
+def _load_sibling(name):
+    spec = importlib.util.spec_from_file_location(f"_bpcheck_{name}", os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _where(exc, submission):
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == submission]
+    if not frames:
+        return ""
+    last = frames[-1]
+    code = f": {last.line.strip()}" if last.line else ""
+    return f" (at {os.path.basename(last.filename)}:{last.lineno}{code})"
+
+
+def main():
+    fd, curated = int(sys.argv[1]), sys.argv[2]
+    sys.path.insert(0, curated)
+    import numpy as np
+    from multiprocessing.connection import Connection
+
+    wire = _load_sibling("wire")
+    guard = _load_sibling("guard")
+    conn = Connection(fd)
+    setup = conn.recv()
+    tobytes, shares_memory, ndarray = np.ndarray.tobytes, np.shares_memory, np.ndarray
+    from hashlib import sha256
+
+    def reply(value):
+        conn.send_bytes(wire.encode(value))
+
+    def leaves(value, path=()):
+        """(path, array) for every array in nested tuples, lists and dicts."""
+        if isinstance(value, ndarray):
+            yield path, value
+        elif type(value) in (tuple, list) or (isinstance(value, tuple) and hasattr(value, "_fields")):
+            for i, item in enumerate(value):
+                yield from leaves(item, (*path, i))
+        elif type(value) is dict:
+            for key, item in value.items():
+                yield from leaves(item, (*path, key))
+
+    def digest(value):
+        """A fingerprint of everything a cache holds (arrays by their bytes)."""
+        hasher = sha256()
+
+        def walk(item, depth):
+            if depth > 40:
+                return
+            hasher.update(type(item).__name__.encode())
+            if isinstance(item, ndarray):
+                hasher.update(f"{item.shape}{item.dtype.str}".encode())
+                hasher.update(tobytes(item))
+            elif type(item) in (int, float, str, bool, type(None)):
+                hasher.update(repr(item).encode())
+            elif type(item) in (tuple, list) or isinstance(item, tuple):
+                for inner in item:
+                    walk(inner, depth + 1)
+            elif type(item) is dict:
+                for key, inner in item.items():
+                    hasher.update(repr(key).encode())
+                    walk(inner, depth + 1)
+            elif hasattr(item, "__dict__") and type(vars(item)) is dict:
+                walk(dict(vars(item)), depth + 1)
+        walk(value, 0)
+        return hasher.hexdigest()
+
+    def state(value):
+        """What an argument holds, as bytes and structure (unpatchable comparisons only)."""
+        if isinstance(value, ndarray):
+            return ("a", value.shape, value.dtype.str, tobytes(value))
+        if type(value) in (tuple, list):
+            return (type(value).__name__, tuple(state(v) for v in value))
+        if type(value) is dict:
+            return ("d", tuple((k, state(v)) for k, v in value.items()))
+        return ("o", repr(value) if type(value) in (int, float, str, bool, type(None)) else id(value))
+
+    # -- limits, then the guard, then the submission
+    limits = setup["limits"]
+    resource.setrlimit(resource.RLIMIT_AS, (limits["memory"], limits["memory"]))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limits["file"], limits["file"]))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if limits.get("processes"):
+        resource.setrlimit(resource.RLIMIT_NPROC, (limits["processes"], limits["processes"]))
+    os.chdir(setup["scratch"])
+    sys.path.insert(0, os.path.dirname(setup["submission"]))  # its own neighbours
+    guard.install(setup["scratch"], tuple(setup["forbidden_reads"]))
+    submission = setup["submission"]
+    try:
+        spec = importlib.util.spec_from_file_location("submission", submission)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["submission"] = module
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        reply({"load_error": f"line {exc.lineno}: syntax error: {exc.msg}"})
+        return
+    except SystemExit as exc:
+        reply({"load_error": f"calls sys.exit({exc.code!r}) while being imported"})
+        return
+    except BaseException as exc:
+        reply({"load_error": f"raised {type(exc).__name__}: {exc} while being imported"
+                             f"{_where(exc, submission)}"})
+        return
+    functions = {}
+    problems = {}
+    for name, arg_names in setup["protocol"].items():
+        function = getattr(module, name, None)
+        if not callable(function):
+            continue
+        functions[name] = function
+        try:
+            inspect.signature(function).bind(*arg_names)
+        except TypeError:
+            problems[name] = (f"{name}{inspect.signature(function)} cannot be called as "
+                              f"{name}({', '.join(arg_names)}) as the protocol does")
+        except ValueError:
+            pass
+    reply({"functions": sorted(functions), "problems": problems})
+
+    caches, next_id = {}, [1]
+
+    def keep(cache):
+        caches[next_id[0]] = cache
+        next_id[0] += 1
+        return next_id[0] - 1
+
+    def resolve(value):
+        if type(value) is tuple and len(value) == 2 and value[0] == HANDLE:
+            if value[1] not in caches:
+                raise LookupError("this cache was lost when the sandbox restarted")
+            return caches[value[1]]
+        return value
+
+    while True:
+        try:
+            request = conn.recv()
+        except EOFError:
+            return
+        op = request[0]
+        for stale in request[-1]:
+            caches.pop(stale, None)
+        if op == "clone":
+            try:
+                reply({"ok": True, "id": keep(copy.deepcopy(caches[request[1]]))})
+            except BaseException as exc:
+                reply({"ok": False, "error": f"the cache cannot be copied: {type(exc).__name__}"})
+            continue
+        _, name, kind, raw_args, _ = request
+        args = tuple(resolve(a) for a in raw_args)
+        cache_used = args[1] if kind == "backward" else None
+        before = [state(a) for a in args]
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", RuntimeWarning)
+                result = functions[name](*args)
+        except BaseException as exc:  # the submission's own error (SystemExit too), reported
+            reply({"ok": False, "error": f"{name} raised {type(exc).__name__}: {exc}"
+                                         f"{_where(exc, submission)}",
+                   "floating_point": isinstance(exc, (RuntimeWarning, FloatingPointError))})
+            continue
+        cache_id, sent = None, result
+        if kind == "forward" and type(result) in (tuple, list) and len(result) == 2:
+            cache_id = keep(result[1])
+            sent = (result[0], wire.Handle(cache_id))
+        changed = {i: a for i, (a, b) in enumerate(zip(args, before))
+                   if state(a) != b and not (kind == "backward" and i == 1)}
+        inputs = [(i, path, leaf) for i, a in enumerate(args) for path, leaf in leaves(a)]
+        aliases = []
+        for out_path, out in leaves(sent):
+            for i, path, leaf in inputs:
+                if (out.size == leaf.size and shares_memory(out, leaf)
+                        and tobytes(out) == tobytes(leaf)):
+                    aliases.append([list(out_path), i, list(path)])
+                    break
+        cache_now = caches.get(cache_id) if cache_id else cache_used
+        try:
+            reply({"ok": True, "result": sent, "changed": [[i, v] for i, v in changed.items()],
+                   "aliases": aliases, "cache": digest(cache_now) if kind != "loss" else None})
+        except BaseException as exc:
+            reply({"ok": False, "error": f"{name} returned something that cannot be read: "
+                                         f"{type(exc).__name__}: {exc}"})
+
+
+if __name__ == "__main__":
+    main()

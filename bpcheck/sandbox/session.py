@@ -1,0 +1,358 @@
+"""A submission loaded in a sandboxed child, seen by the battery as an ordinary Implementation.
+
+``Sandbox(path, limits)`` is a context manager. Inside it, ``sandbox.impl`` maps each protocol
+function the submission defines to a proxy that sends plain arguments to the child and returns
+plain values, so the same checks that run in-process run here unchanged:
+
+- arguments the function changed in place are written back into the grader's arrays, and a
+  returned array that is the memory of an argument comes back as a view of the grader's array, so
+  the mutation and aliasing checks see what they would see in-process;
+- a forward's cache stays in the child; the grader holds a ``CacheHandle`` whose copy is a copy in
+  the child and whose equality compares the fingerprints of the cache's contents the child
+  reported.
+
+Every failure of the child becomes an ``ImplementationError`` naming the function: an exception,
+a call over its time limit, a function over its time budget (it is then not called again), a
+crash (``os._exit``, a memory bomb killed by the limit), a malformed answer, an object that is not
+data. After a crash or a timeout the child is killed with everything it started, and restarted
+for the next function.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bpcheck.implementation import Implementation, ImplementationError
+from bpcheck.layer import Layer
+from bpcheck.sandbox import process, wire
+from bpcheck.sandbox.child import HANDLE
+
+MAX_FRAME = 256 * 2**20
+MAX_MESSAGE = 600  # characters of a child's error message kept
+
+
+@dataclass(frozen=True)
+class Limits:
+    call_seconds: float = 10.0  # one call
+    function_seconds: float = 60.0  # all calls of one function (then it is not called again)
+    submission_seconds: float = 900.0  # the whole submission
+    memory_mb: int = 1024  # address space of the child
+    file_mb: int = 64  # largest file the child may write (in its scratch folder)
+    processes: int = 32  # processes its uid may have, when it has a uid of its own
+
+
+class CacheHandle:
+    """A forward's cache, which stays in the child; ``state`` is the fingerprint of its contents
+    that the child last reported."""
+
+    def __init__(self, sandbox: Sandbox, id: int, generation: int, state: Any):
+        self.sandbox, self.id, self.generation, self.state = sandbox, id, generation, state
+        weakref.finalize(self, sandbox.freed.append, id)
+
+    def __deepcopy__(self, memo) -> CacheHandle:
+        return self.sandbox.clone(self)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CacheHandle) and self.state == other.state
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<cache #{self.id} in the sandbox>"
+
+
+@dataclass
+class Sandbox:
+    path: Path
+    layers: tuple[Layer, ...]
+    limits: Limits = Limits()
+    forbidden_reads: tuple[Path, ...] = ()
+    load_error: str | None = None
+    problems: dict[str, str] = field(default_factory=dict)
+    functions: tuple[str, ...] = ()
+    freed: list[int] = field(default_factory=list)
+    _dead: dict[str, str] = field(default_factory=dict)
+    _spent: dict[str, float] = field(default_factory=dict)
+    _child: process.Child | None = None
+    _generation: int = 0
+    _root: Path | None = None
+
+    # ---------------------------------------------------------------- life cycle
+
+    def __enter__(self) -> Sandbox:
+        self.confined = process.confinement(process.sandbox_uid())
+        self._root = Path(tempfile.mkdtemp(prefix="bpcheck-sandbox-"))
+        self._paths = process.prepare(self._root, self.path, self.confined)
+        self._started = time.monotonic()
+        self.load_error = self._start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop()
+        shutil.rmtree(self._root, ignore_errors=True)
+
+    @property
+    def impl(self) -> Implementation:
+        return Implementation(str(self.path), {name: self._proxy(name) for name in self.functions},
+                              remote=True)
+
+    @property
+    def isolation(self) -> str:
+        limits = self.limits
+        return (f"child process as {self.confined.describe()}; audit-hook guard; "
+                f"{limits.memory_mb} MB; {limits.call_seconds:g} s per call, "
+                f"{limits.function_seconds:g} s per function, {limits.submission_seconds:g} s in all")
+
+    def _protocol(self) -> dict[str, tuple[str, ...]]:
+        calls = {}
+        for layer in self.layers:
+            calls[layer.forward_name] = layer.arg_names
+            if not layer.is_loss:
+                calls[layer.backward_name] = ("dout", "cache")
+        return calls
+
+    def _start(self) -> str | None:
+        """Start a child and load the submission; the load error, if any."""
+        runtime, curated, scratch = self._paths
+        self._generation += 1
+        self._child = process.spawn(runtime, curated, scratch, self.confined)
+        entry = self._entry(scratch)
+        limits = self.limits
+        from multiprocessing.connection import Connection
+        self._conn = Connection(self._child.channel.detach())
+        self._conn.send({
+            "scratch": str(scratch), "submission": str(entry),
+            "forbidden_reads": [str(p) for p in self.forbidden_reads],
+            "protocol": self._protocol(),
+            "limits": {"memory": limits.memory_mb * 2**20, "file": limits.file_mb * 2**20,
+                       "processes": limits.processes if self.confined.uid is not None else 0},
+        })
+        try:
+            answer = self._receive(limits.call_seconds * 3, "being imported")
+        except ImplementationError as exc:
+            self._stop()
+            return str(exc)
+        if not isinstance(answer, dict):
+            self._stop()
+            return "the sandbox gave a malformed answer while the file was imported"
+        if "load_error" in answer:
+            self._stop()
+            return f"{entry.name}: {str(answer['load_error'])[:MAX_MESSAGE]}"
+        known = set(self._protocol())
+        self.functions = tuple(n for n in answer.get("functions", []) if n in known)
+        self.problems = {str(k): str(v)[:MAX_MESSAGE]
+                         for k, v in (answer.get("problems") or {}).items() if k in known}
+        return None
+
+    def _entry(self, scratch: Path) -> Path:
+        if self.path.is_dir():
+            return scratch / "layers.py"
+        return scratch / self.path.name
+
+    def _stop(self) -> None:
+        if self._child is not None:
+            self._child.end()
+            try:
+                self._conn.close()
+            except (OSError, AttributeError):
+                pass
+            self._child = None
+
+    # ---------------------------------------------------------------- talking to the child
+
+    def _receive(self, seconds: float, during: str) -> Any:
+        """The child's next answer, decoded; ImplementationError when it dies or is too slow."""
+        if not self._conn.poll(max(seconds, 0.0)):
+            self._stop()
+            raise ImplementationError(f"did not finish within {seconds:g} s while {during} "
+                                      f"(an endless loop, or far too slow?)")
+        try:
+            frame = self._conn.recv_bytes(MAX_FRAME)
+        except (EOFError, OSError):
+            status = self._child.process.poll() if self._child else None
+            if status is None and self._child is not None:
+                try:
+                    status = self._child.process.wait(timeout=2)
+                except Exception:
+                    status = None
+            self._stop()
+            raise ImplementationError(f"ended the sandbox process while {during} "
+                                      f"({_exit_status(status)})") from None
+        try:
+            return wire.decode(frame)
+        except (wire.WireError, ValueError, TypeError) as exc:
+            self._stop()
+            raise ImplementationError(f"sent a malformed answer while {during}: {exc}") from None
+
+    def _request(self, message: tuple, seconds: float, during: str) -> dict:
+        if self._child is None:
+            error = self._start()
+            if error is not None:
+                raise ImplementationError(f"the sandbox could not be restarted: {error}")
+        freed, self.freed[:] = list(self.freed), []
+        self._conn.send((*message, freed))
+        answer = self._receive(seconds, during)
+        if not isinstance(answer, dict) or not isinstance(answer.get("ok"), bool):
+            self._stop()
+            raise ImplementationError(f"sent a malformed answer while {during}")
+        if not answer["ok"]:
+            message = str(answer.get("error"))[:MAX_MESSAGE]
+            # A floating-point warning keeps its cause, so that it is diagnosed as in-process.
+            cause = RuntimeWarning(message) if answer.get("floating_point") is True else None
+            raise ImplementationError(message) from cause
+        return answer
+
+    def clone(self, handle: CacheHandle) -> CacheHandle:
+        self._check_generation(handle)
+        answer = self._request(("clone", handle.id), self.limits.call_seconds, "copying a cache")
+        return CacheHandle(self, int(answer["id"]), self._generation, handle.state)
+
+    def _check_generation(self, handle: CacheHandle) -> None:
+        if handle.generation != self._generation:
+            raise ImplementationError("this cache was lost when the sandbox restarted after an "
+                                      "earlier failure")
+
+    def _proxy(self, name: str):
+        kind = ("forward" if name.endswith("_forward") else
+                "backward" if name.endswith("_backward") else "loss")
+
+        def call_in_sandbox(*args: Any) -> Any:
+            return self._call(name, kind, args)
+
+        call_in_sandbox.__name__ = name
+        return call_in_sandbox
+
+    def _call(self, name: str, kind: str, args: tuple[Any, ...]) -> Any:
+        if name in self._dead:
+            raise ImplementationError(self._dead[name])
+        left = self.limits.submission_seconds - (time.monotonic() - self._started)
+        if left <= 0:
+            raise ImplementationError(f"the submission used up its time limit of "
+                                      f"{self.limits.submission_seconds:g} s")
+        budget = self.limits.function_seconds - self._spent.get(name, 0.0)
+        seconds = min(self.limits.call_seconds, budget, left)
+        started = time.monotonic()
+        try:
+            answer = self._request(("call", name, kind, tuple(self._outgoing(a) for a in args)),
+                                   seconds, f"running {name}")
+        except ImplementationError as exc:
+            message = str(exc)
+            if self._child is None:  # it crashed or timed out: do not call this function again
+                if seconds == budget and "did not finish" in message:
+                    message = (f"{name} used up its time budget of "
+                               f"{self.limits.function_seconds:g} s")
+                self._dead[name] = message if message.startswith(name) else f"{name} {message}"
+                raise ImplementationError(self._dead[name]) from None
+            raise
+        finally:
+            self._spent[name] = self._spent.get(name, 0.0) + time.monotonic() - started
+        return self._incoming(name, kind, args, answer)
+
+    def _outgoing(self, value: Any) -> Any:
+        if isinstance(value, CacheHandle):
+            self._check_generation(value)
+            return (HANDLE, value.id)
+        if isinstance(value, np.ndarray):
+            return np.asarray(value)
+        if isinstance(value, tuple):
+            return tuple(self._outgoing(v) for v in value)
+        if isinstance(value, list):
+            return [self._outgoing(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self._outgoing(v) for k, v in value.items()}
+        return value
+
+    def _incoming(self, name: str, kind: str, args: tuple[Any, ...], answer: dict) -> Any:
+        for position, after in answer.get("changed") or []:
+            if isinstance(position, int) and 0 <= position < len(args):
+                _write_back(args[position], after)
+        result = answer.get("result")
+        opaque = _first_opaque(result)
+        if opaque is not None:
+            raise ImplementationError(f"{name} returned {opaque!r}, which is not an array or a "
+                                      f"number")
+        for out_path, position, arg_path in answer.get("aliases") or []:
+            try:
+                source = _at(args[position], arg_path)
+                result = _replace(result, out_path, source.reshape(_at(result, out_path).shape))
+            except (LookupError, TypeError, ValueError, AttributeError):
+                continue
+        state = answer.get("cache")
+        if kind == "forward" and isinstance(result, tuple) and len(result) == 2 and isinstance(
+                result[1], wire.Handle):
+            result = (result[0], CacheHandle(self, result[1].id, self._generation, state))
+        elif kind == "backward" and len(args) == 2 and isinstance(args[1], CacheHandle):
+            args[1].state = state
+        return result
+
+
+def _exit_status(status: int | None) -> str:
+    if status is None:
+        return "it stopped answering"
+    if status < 0:
+        import signal
+        name = signal.Signals(-status).name if -status in signal.valid_signals() else str(-status)
+        hint = " — out of memory?" if -status == 9 else ""
+        return f"killed by {name}{hint}"
+    return f"exit status {status}"
+
+
+def _first_opaque(value: Any) -> wire.Opaque | None:
+    if isinstance(value, wire.Opaque):
+        return value
+    if isinstance(value, (tuple, list)):
+        for item in value:
+            found = _first_opaque(item)
+            if found is not None:
+                return found
+    if isinstance(value, dict):
+        return _first_opaque(list(value.values()))
+    return None
+
+
+def _write_back(target: Any, after: Any) -> None:
+    """Make the grader's argument hold what the child's argument holds after the call."""
+    if isinstance(target, np.ndarray):
+        if isinstance(after, np.ndarray) and after.shape == target.shape:
+            np.copyto(target, after, casting="unsafe")
+    elif isinstance(target, dict) and isinstance(after, dict):
+        for key in list(target):
+            if key not in after:
+                del target[key]
+        for key, value in after.items():
+            if (key in target and isinstance(target[key], np.ndarray)
+                    and isinstance(value, np.ndarray) and value.shape == target[key].shape):
+                np.copyto(target[key], value, casting="unsafe")
+            else:
+                target[key] = value
+    elif isinstance(target, list) and isinstance(after, list):
+        target[:] = after
+    elif isinstance(target, tuple) and isinstance(after, tuple) and len(target) == len(after):
+        for inner, value in zip(target, after):
+            _write_back(inner, value)
+
+
+def _at(value: Any, path: list) -> Any:
+    for key in path:
+        value = value[key]
+    return value
+
+
+def _replace(value: Any, path: list, new: Any) -> Any:
+    if not path:
+        return new
+    head, rest = path[0], path[1:]
+    if isinstance(value, tuple):
+        items = list(value)
+        items[head] = _replace(items[head], rest, new)
+        return type(value)(*items) if hasattr(value, "_fields") else tuple(items)
+    value[head] = _replace(value[head], rest, new)
+    return value
