@@ -164,8 +164,9 @@ def backward_matches_finite_differences(layer: Layer, impl: Implementation, ex: 
         size = max(abs(analytic), abs(estimate.value))
         if size > FD_MEANINGFUL * estimate.error:  # a relative error means something here
             worst_error = max(worst_error, gap / size)
-        if gap > FD_SAFETY * estimate.error:
-            failures.append((gap / estimate.error, what, analytic, estimate))
+        if not gap <= FD_SAFETY * estimate.error:  # (a NaN gradient fails too)
+            failures.append((gap / estimate.error if gap == gap else np.inf, what, analytic,
+                             estimate))
     if failures:
         _, what, analytic, estimate = max(failures, key=lambda f: f[0])
         source = "" if own else " (of the JAX twin, since the forward is wrong here)"

@@ -31,6 +31,8 @@ from bpcheck.runner import CheckRun, run_checks
 from bpcheck.sandbox import Sandbox
 
 RESULTS = "results.json"
+#: The checks that judge a function's values; the others judge how it keeps the protocol.
+VALUE_CHECKS = ("forward", "vjp", "finite_differences")
 
 
 class GradeError(Exception):
@@ -172,16 +174,31 @@ def _entry(name, score, max_score, output, visibility, diagnosis=None) -> dict[s
              "status": "passed" if score >= max_score else "failed", "output": output,
              "visibility": visibility}
     if diagnosis:
-        entry["diagnosis"] = diagnosis
+        entry["extra_data"] = {"diagnosis": diagnosis}
     return entry
+
+
+def _values_first(tests: list[dict[str, Any]], checks: list[str]) -> None:
+    """No points for a function's protocol checks while its values are wrong."""
+    wrong = [t for t, c in zip(tests, checks) if c in VALUE_CHECKS and t["status"] == "failed"]
+    if not wrong:
+        return
+    for test, check in zip(tests, checks):
+        if check not in VALUE_CHECKS and test["score"] > 0:
+            test["score"], test["status"] = 0.0, "failed"
+            test["output"] += ("\nno points while the values are wrong (see "
+                               f"{wrong[0]['name'].partition(': ')[2]})")
 
 
 def _document(name, seed, rubric, graded, outcomes, load_error, isolation, elapsed):
     tests, functions = [], {}
     for function, layer in graded:
         outcome = outcomes.get(function, _Outcome("error", "not graded"))
+        specs = rubric.tests_of(function, layer)
         own = [_test(function, check, points, visibility, outcome)
-               for check, points, visibility in rubric.tests_of(function, layer)]
+               for check, points, visibility in specs]
+        if rubric.values_first:
+            _values_first(own, [check.name for check, _, _ in specs])
         tests.extend(own)
         failed = [t for t in own if t["status"] == "failed"]
         warned = outcome.runs and any(
@@ -192,7 +209,8 @@ def _document(name, seed, rubric, graded, outcomes, load_error, isolation, elaps
             "status": status,
             "score": round(sum(t["score"] for t in own), 6),
             "max_score": round(sum(t["max_score"] for t in own), 6),
-            "diagnoses": sorted({t["diagnosis"] for t in failed if t.get("diagnosis")}),
+            "diagnoses": sorted({t["extra_data"]["diagnosis"] for t in failed
+                                 if "extra_data" in t}),
         }
     score = sum(t["score"] for t in tests)
     total = sum(t["max_score"] for t in tests)

@@ -9,11 +9,14 @@ A rubric is a TOML file; every key is optional::
     [checks.vjp]                   # per check: its share of a function's points, and whether
     weight = 4                     # students see it ("visible", "hidden", "after_due_date",
     visibility = "visible"         # "after_published": Gradescope's values)
+    values_first = true            # protocol checks earn nothing while the values are wrong
     [limits]                       # the sandbox's limits (see bpcheck.sandbox.Limits)
     call_seconds = 10
 
 A function's points are split over the checks that judge it in proportion to their weights, so a
-backward that matches jax.vjp but modifies dout in place keeps most of its points.
+backward that matches jax.vjp but modifies dout in place keeps most of its points. With
+``values_first`` (the default) the reverse does not hold: a gradient that is wrong earns nothing
+for having the right shape or leaving its inputs alone.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ class Rubric:
     visibility: dict[str, str] = field(default_factory=dict)  # check -> visibility
     examples: int = DEFAULT_EXAMPLES
     limits: Limits = Limits()
+    values_first: bool = True
 
     def functions(self, layers: tuple[Layer, ...]) -> list[tuple[str, Layer]]:
         """(function, layer) for every graded function, in registry order."""
@@ -74,10 +78,13 @@ def load(path: Path | None, layers: tuple[Layer, ...]) -> Rubric:
         raise RubricError(f"{path}: no such file") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise RubricError(f"{path}: not valid TOML: {exc}") from None
-    unknown = set(data) - {"examples", "points", "checks", "limits"}
+    unknown = set(data) - {"examples", "points", "checks", "limits", "values_first"}
     if unknown:
         raise RubricError(f"{path}: unknown key {sorted(unknown)[0]!r} (known: examples, points, "
-                          f"checks, limits)")
+                          f"checks, limits, values_first)")
+    values_first = data.get("values_first", True)
+    if not isinstance(values_first, bool):
+        raise RubricError(f"{path}: values_first must be true or false")
     protocol = {name for layer in layers for name in layer.functions}
     points = data.get("points")
     if points is not None:
@@ -117,4 +124,4 @@ def load(path: Path | None, layers: tuple[Layer, ...]) -> Rubric:
                               f"{', '.join(sorted(limit_names))})")
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
             raise RubricError(f"{path}: [limits] {key} must be a number > 0")
-    return Rubric(points, weights, visibility, examples, Limits(**limits))
+    return Rubric(points, weights, visibility, examples, Limits(**limits), values_first)

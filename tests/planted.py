@@ -114,6 +114,12 @@ def layernorm_forward_without_eps(x, gamma, beta, ln_param):
     return gamma * centred / np.sqrt(centred.var(axis=1, keepdims=True) + 1e-300) + beta, cache
 
 
+def relu_backward_nan(dout, cache):
+    """A gradient of NaNs (0/0 somewhere): every comparison with NaN is False, so a check that
+    asks "is the gap too large?" would wave it through."""
+    return np.full_like(dout, np.nan)
+
+
 PLANTED: tuple[Planted, ...] = (
     Planted("transposed dw", "affine", {"affine_backward": affine_backward_transposed_dw},
             ("vjp", "finite_differences")),
@@ -129,6 +135,8 @@ PLANTED: tuple[Planted, ...] = (
             ("vjp", "finite_differences", "batch")),
     Planted("missing factor 2", "mse_loss", {"mse_loss": mse_loss_without_2},
             ("vjp", "finite_differences")),
+    Planted("a NaN gradient", "relu", {"relu_backward": relu_backward_nan},
+            ("vjp", "finite_differences", "linearity")),
     Planted("in-place edit of dout", "relu", {"relu_backward": relu_backward_edits_dout},
             ("no_mutation",)),
     Planted("gradient aliases dout", "relu", {"relu_backward": relu_backward_returns_dout},

@@ -1,9 +1,10 @@
 """The sandboxed child: loads one submission and runs its functions on request.
 
 Started by ``process.spawn`` as ``python -I -S child.py FD CURATED`` (no site-packages, no
-environment, no script folder on sys.path; CURATED is a folder holding only NumPy). It imports
-NumPy, loads ``wire`` and ``guard`` by file path from its own folder, installs the guard, then
-serves requests from the grader over the socket FD:
+environment, no script folder on sys.path; CURATED is a folder holding only NumPy). It reads its
+set-up from the grader, sets its limits, loads ``guard`` by file path from its own folder and
+installs it, then imports NumPy and ``wire``, loads the submission and serves requests from the
+grader over the socket FD:
 
 - the grader → child direction is the grader's own pickles (trusted);
 - the child → grader direction is ``wire`` frames only, which the grader decodes without pickle.
@@ -46,16 +47,26 @@ def _where(exc, submission):
 
 def main():
     fd, curated = int(sys.argv[1]), sys.argv[2]
-    sys.path.insert(0, curated)
-    import numpy as np
+    from hashlib import sha256
     from multiprocessing.connection import Connection
 
-    wire = _load_sibling("wire")
-    guard = _load_sibling("guard")
     conn = Connection(fd)
     setup = conn.recv()
+    # Limits and the guard come first, NumPy after: then NumPy cannot import ctypes (it does
+    # without), and no module a submission can reach holds it.
+    limits = setup["limits"]
+    resource.setrlimit(resource.RLIMIT_AS, (limits["memory"], limits["memory"]))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limits["file"], limits["file"]))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if limits.get("processes"):
+        resource.setrlimit(resource.RLIMIT_NPROC, (limits["processes"], limits["processes"]))
+    guard = _load_sibling("guard")
+    guard.install(setup["scratch"], tuple(setup["forbidden_reads"]))
+    sys.path.insert(0, curated)
+    import numpy as np
+
+    wire = _load_sibling("wire")
     tobytes, shares_memory, ndarray = np.ndarray.tobytes, np.shares_memory, np.ndarray
-    from hashlib import sha256
 
     def reply(value):
         conn.send_bytes(wire.encode(value))
@@ -106,16 +117,9 @@ def main():
             return ("d", tuple((k, state(v)) for k, v in value.items()))
         return ("o", repr(value) if type(value) in (int, float, str, bool, type(None)) else id(value))
 
-    # -- limits, then the guard, then the submission
-    limits = setup["limits"]
-    resource.setrlimit(resource.RLIMIT_AS, (limits["memory"], limits["memory"]))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limits["file"], limits["file"]))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    if limits.get("processes"):
-        resource.setrlimit(resource.RLIMIT_NPROC, (limits["processes"], limits["processes"]))
+    # -- the submission
     os.chdir(setup["scratch"])
     sys.path.insert(0, os.path.dirname(setup["submission"]))  # its own neighbours
-    guard.install(setup["scratch"], tuple(setup["forbidden_reads"]))
     submission = setup["submission"]
     try:
         spec = importlib.util.spec_from_file_location("submission", submission)

@@ -5,8 +5,9 @@ Installed by the child runtime after NumPy is imported and before the submission
 file open, process start and ctypes call the interpreter makes. The policy:
 
 - no import of an autodiff library or of the project's own packages (``BLOCKED_MODULES``);
-- no ctypes (it could rewrite memory, hooks included), no new processes, no signals to others,
-  no sockets, no raising resource limits, no ``gc`` walks or frame grabs that could reach the hook;
+- no ctypes (it could rewrite memory, hooks included; the child imports NumPy after the guard,
+  so NumPy runs without it), no new processes, no signals to others, no sockets, no raising
+  resource limits, no ``gc`` walks that could reach the hook;
 - writes (open for writing, create, remove, rename, link, chmod) only inside the scratch folder;
 - no reads of the folders named in ``forbidden_reads`` (the project's solution and engine, the
   other submissions, the grader's output).
@@ -32,7 +33,7 @@ BLOCKED_EVENTS = frozenset({
     "os.fork", "os.forkpty", "os.system", "os.exec", "os.posix_spawn", "os.spawn",
     "subprocess.Popen", "pty.spawn", "os.kill", "os.killpg", "signal.pthread_kill",
     "resource.setrlimit", "resource.prlimit", "gc.get_objects", "gc.get_referrers",
-    "gc.get_referents", "sys._getframe", "sys._current_frames", "sys.setprofile", "sys.settrace",
+    "gc.get_referents", "sys.setprofile", "sys.settrace",
     "os.setuid", "os.setgid", "os.setreuid", "os.setregid", "os.setresuid", "os.setresgid",
     "os.chroot", "os.mount", "os.unshare", "os.setns", "mmap.__new__",
 })
@@ -53,6 +54,10 @@ class SandboxViolation(PermissionError):
     """What the submission did that the sandbox forbids (its message names it)."""
 
 
+class BlockedImport(ImportError):
+    """An import the sandbox forbids (an ImportError, so that optional imports degrade)."""
+
+
 def install(scratch: str, forbidden_reads: tuple[str, ...]) -> None:
     """Add the hook. ``scratch`` is the only folder the submission may write to."""
     scratch = os.path.realpath(scratch)
@@ -60,6 +65,7 @@ def install(scratch: str, forbidden_reads: tuple[str, ...]) -> None:
     realpath, join, getcwd, fspath = os.path.realpath, os.path.join, os.getcwd, os.fspath
     blocked_modules, blocked_events, prefixes = BLOCKED_MODULES, BLOCKED_EVENTS, BLOCKED_PREFIXES
     writing_events, write_flags, violation = WRITING_EVENTS, _WRITE_FLAGS, SandboxViolation
+    blocked_import = BlockedImport
 
     def resolved(path) -> str | None:
         if isinstance(path, int) or path is None:
@@ -84,7 +90,7 @@ def install(scratch: str, forbidden_reads: tuple[str, ...]) -> None:
         if event == "import":
             top = str(args[0]).partition(".")[0]
             if top in blocked_modules:
-                raise violation(f"the sandbox forbids importing {args[0]!r}")
+                raise blocked_import(f"the sandbox forbids importing {args[0]!r}")
         elif event == "open":
             path, mode, flags = (tuple(args) + (None, None, None))[:3]
             writes = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (

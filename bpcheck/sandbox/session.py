@@ -20,6 +20,7 @@ for the next function.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -81,6 +82,7 @@ class Sandbox:
     freed: list[int] = field(default_factory=list)
     _dead: dict[str, str] = field(default_factory=dict)
     _spent: dict[str, float] = field(default_factory=dict)
+    _errors: dict[str, str] = field(default_factory=dict)  # a function's latest error
     _child: process.Child | None = None
     _generation: int = 0
     _root: Path | None = None
@@ -89,7 +91,7 @@ class Sandbox:
 
     def __enter__(self) -> Sandbox:
         self.confined = process.confinement(process.sandbox_uid())
-        self._root = Path(tempfile.mkdtemp(prefix="bpcheck-sandbox-"))
+        self._root = Path(tempfile.mkdtemp(prefix=f"bpcheck-sandbox-{os.getpid()}-"))
         self._paths = process.prepare(self._root, self.path, self.confined)
         self._started = time.monotonic()
         self.load_error = self._start()
@@ -249,8 +251,11 @@ class Sandbox:
                 if seconds == budget and "did not finish" in message:
                     message = (f"{name} used up its time budget of "
                                f"{self.limits.function_seconds:g} s")
+                    if name in self._errors:
+                        message += f" (an earlier call: {self._errors[name]})"
                 self._dead[name] = message if message.startswith(name) else f"{name} {message}"
                 raise ImplementationError(self._dead[name]) from None
+            self._errors[name] = message
             raise
         finally:
             self._spent[name] = self._spent.get(name, 0.0) + time.monotonic() - started

@@ -1,0 +1,193 @@
+"""``bpcheck grade`` on a class of correct, buggy and hostile submissions (tests/class_fixtures).
+
+The whole class is graded once per module (the slow part: ~20 sandboxed submissions); each test
+then reads what that run left. Every hostile submission attacks one function (or the import) and
+must end with zero for it, full marks for the others, a clear message, no stray process and no
+file written outside OUT.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from class_fixtures import FAKE, GRADED, HOSTILE, STRAY, build_class
+
+from bpcheck import cli
+from bpcheck.grade import grade_all
+from bpcheck.registry import REGISTRY
+from bpcheck.rubric import load
+from bpcheck.sandbox import process
+
+pytestmark = pytest.mark.xdist_group(name="grade")
+GRADESCOPE_KEYS = {"score", "execution_time", "output", "tests", "visibility"}
+
+
+def _files(root: Path, skip: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and skip not in p.parents}
+
+
+def _stray_processes() -> list[str]:
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                if STRAY.encode() in handle.read():
+                    found.append(entry)
+        except OSError:
+            continue
+    return found
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("class")
+    submissions, out, rubric_path = build_class(root)
+    before = _files(root, out)
+    sandboxes_before = set(Path(tempfile.gettempdir()).glob(f"bpcheck-sandbox-{os.getpid()}-*"))
+    rubric = load(rubric_path, REGISTRY)
+    documents, graded_now, ignored = grade_all(submissions, out, rubric, jobs=1, seed=7)
+    return {"root": root, "submissions": submissions, "out": out, "rubric": rubric,
+            "documents": documents, "graded_now": graded_now, "before": before,
+            "sandboxes_before": sandboxes_before}
+
+
+def _functions(document: dict) -> dict[str, dict]:
+    return document["extra_data"]["bpcheck"]["functions"]
+
+
+def test_a_correct_submission_gets_full_marks(graded):
+    document = graded["documents"]["correct"]
+    assert GRADESCOPE_KEYS <= set(document)
+    assert document["score"] == pytest.approx(7.0)
+    assert {f["status"] for f in _functions(document).values()} == {"passed"}
+    names = [t["name"] for t in document["tests"]]
+    assert all(any(n.startswith(f"{f}: ") for f in GRADED) for n in names)
+    assert {t["status"] for t in document["tests"]} == {"passed"}
+
+
+def test_a_buggy_backward_loses_only_its_own_points_with_a_diagnosis(graded):
+    functions = _functions(graded["documents"]["transposed"])
+    assert functions["affine_backward"]["status"] == "failed"
+    assert functions["affine_backward"]["score"] == 0  # values first: no points for the rest
+    assert any("transpos" in d for d in functions["affine_backward"]["diagnoses"])
+    assert all(functions[f]["status"] == "passed" for f in GRADED if f != "affine_backward")
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_a_hostile_submission_scores_zero_only_where_it_attacks(graded, name):
+    _, zeroed = HOSTILE[name]
+    document = graded["documents"][name]
+    functions = _functions(document)
+    assert set(functions) == set(GRADED)
+    for function, result in functions.items():
+        if zeroed is None or function in zeroed:
+            assert result["score"] == 0, (function, result)
+            assert result["status"] in ("failed", "error")
+        else:
+            assert result["score"] == pytest.approx(result["max_score"]), (function, result)
+    if zeroed is None:
+        assert document["extra_data"]["bpcheck"]["load_error"]
+    failed_output = "\n".join(t["output"] for t in document["tests"] if t["status"] == "failed")
+    assert (zeroed == ()) == (failed_output == "")
+
+
+@pytest.mark.parametrize("name, words", [
+    ("exit_at_import", "sys.exit(0)"), ("syntax_error", "syntax error"),
+    ("os_exit_in_call", "exit status 0"), ("endless_loop", "did not finish within 2 s"),
+    ("very_slow", "time budget of 4 s"), ("memory_bomb", "MemoryError"),
+    ("stray_process", "forbids subprocess.Popen"), ("forks", "forbids os.fork"),
+    ("kills_the_grader", "forbids os.kill"), ("imports_jax", "forbids importing 'jax'"),
+    ("imports_the_solution", "forbids importing 'manual'"),
+    ("reads_the_solution", "forbids reading"), ("uses_ctypes", "forbids importing 'ctypes'"),
+    ("returns_nan", "nan"),
+])
+def test_the_message_names_what_happened(graded, name, words):
+    document = graded["documents"][name]
+    text = document["output"] + "\n".join(t["output"] for t in document["tests"])
+    assert words.lower() in text.lower()
+
+
+def test_nothing_is_written_outside_out_and_fakes_are_nowhere(graded):
+    root, out = graded["root"], graded["out"]
+    assert _files(root, out) == graded["before"]
+    for path in out.rglob("*"):
+        if path.is_file():
+            assert FAKE.encode() not in path.read_bytes(), path
+    assert not (out / "zz_later").exists()
+    assert json.loads((out / "correct" / "results.json").read_text())["score"] == pytest.approx(7)
+    left = set(Path(tempfile.gettempdir()).glob(f"bpcheck-sandbox-{os.getpid()}-*")) - graded[
+        "sandboxes_before"]
+    assert not left
+
+
+def test_no_process_outlives_its_submission(graded):
+    assert _stray_processes() == []
+    confined = process.confinement(process.sandbox_uid())
+    if confined.uid is not None:
+        assert process.processes_of(confined.uid) == []
+
+
+def test_when_root_the_child_runs_as_its_own_uid_or_says_why_not(graded):
+    isolation = graded["documents"]["correct"]["extra_data"]["bpcheck"]["isolation"]
+    if os.geteuid() == 0:
+        confined = process.confinement(process.sandbox_uid())
+        assert f"uid {confined.uid}" in isolation if confined.uid else confined.why_not in isolation
+    assert "audit-hook guard" in isolation
+
+
+def test_a_regrade_skips_what_is_graded_and_force_gives_the_same_verdict(graded, tmp_path):
+    rubric, submissions, out = graded["rubric"], graded["submissions"], graded["out"]
+    documents, graded_now, _ = grade_all(submissions, out, rubric, seed=7)
+    assert graded_now == []
+    assert documents["transposed"] == graded["documents"]["transposed"]
+    single = tmp_path / "one"
+    single.mkdir()
+    (single / "transposed").symlink_to(submissions / "transposed")
+    again, graded_now, _ = grade_all(single, tmp_path / "out", rubric, seed=7, force=True)
+    first, second = graded["documents"]["transposed"], again["transposed"]
+    assert graded_now == ["transposed"]
+    assert second["extra_data"]["bpcheck"]["seed"] == first["extra_data"]["bpcheck"]["seed"]
+    assert [(t["name"], t["score"]) for t in second["tests"]] == [
+        (t["name"], t["score"]) for t in first["tests"]]
+
+
+def test_the_class_report_and_summary_are_written(graded):
+    from bpcheck.report import write_class_report
+
+    paths = write_class_report(graded["out"], graded["documents"])
+    summary = (graded["out"] / "summary.csv").read_text().splitlines()
+    assert summary[0].startswith("submission,affine_forward")
+    assert len(summary) == 1 + len(graded["documents"])
+    assert any(p.name == "report.md" for p in paths)
+
+
+def test_the_command_line_grades_and_rejects_bad_input(graded, tmp_path, capsys):
+    assert cli.main(["grade", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")]) == 2
+    assert "not a folder" in capsys.readouterr().out
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[points]\nnot_a_function = 1\n")
+    assert cli.main(["grade", str(graded["submissions"]), "--out", str(tmp_path / "o"),
+                     "--rubric", str(bad)]) == 2
+    assert "not a protocol function" in capsys.readouterr().out
+
+
+def test_gradescope_reads_a_submission_and_writes_results(graded, tmp_path):
+    autograder = tmp_path / "autograder"
+    (autograder / "submission").mkdir(parents=True)
+    source = graded["submissions"] / "transposed"
+    for item in source.iterdir():
+        target = autograder / "submission" / item.name
+        (target.symlink_to(item, target_is_directory=item.is_dir()))
+    results = autograder / "results" / "results.json"
+    status = cli.main(["gradescope", "--submission", str(autograder / "submission"), "--results",
+                       str(results), "--rubric", str(graded["root"] / "rubric.toml")])
+    document = json.loads(results.read_text())
+    assert status == 0 and GRADESCOPE_KEYS <= set(document)
+    assert _functions(document)["affine_backward"]["status"] == "failed"
+    assert _functions(document)["relu_backward"]["status"] == "passed"

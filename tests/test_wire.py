@@ -1,0 +1,69 @@
+"""The pickle-free format of a sandboxed child's answers: what it builds, and what it refuses."""
+
+import json
+import struct
+
+import numpy as np
+import pytest
+
+from bpcheck.sandbox import wire
+
+
+class Agreeable(np.ndarray):
+    def __eq__(self, other):
+        return np.ones(self.shape, bool)
+
+
+def test_values_round_trip_as_plain_data():
+    record = wire.Record("Cache", ["x", "mode"], [np.arange(3.0), "train"])
+    value = {"a": (np.eye(2, dtype=np.float32), [1, 2.5, float("nan")]), "b": None, "r": record,
+             "s": np.float64(3.0), "h": wire.Handle(7)}
+    back = wire.decode(wire.encode(value))
+    assert back["a"][0].dtype == np.float32 and np.array_equal(back["a"][0], np.eye(2))
+    assert back["a"][1][:2] == [1, 2.5] and np.isnan(back["a"][1][2])
+    assert back["r"].x.tolist() == [0.0, 1.0, 2.0] and back["r"].mode == "train"
+    assert back["s"] == 3.0 and isinstance(back["s"], np.floating)
+    assert isinstance(back["h"], wire.Handle) and back["h"].id == 7
+
+
+def test_subclasses_arrive_as_base_arrays_and_objects_as_opaque():
+    lying = (np.arange(4.0) * 0).view(Agreeable)
+    back = wire.decode(wire.encode((lying, np.array([object()]), 1j, object())))
+    assert type(back[0]) is np.ndarray and (back[0] == np.ones(4)).sum() == 0
+    assert all(isinstance(v, wire.Opaque) for v in back[1:])
+
+
+def test_a_self_referencing_list_is_opaque_not_a_hang():
+    loop = [1]
+    loop.append(loop)
+    assert isinstance(wire.decode(wire.encode(loop))[1], wire.Opaque)
+
+
+def _frame(tree, body=b""):
+    header = json.dumps(tree).encode()
+    return struct.pack("<Q", len(header)) + header + body
+
+
+@pytest.mark.parametrize("frame", [
+    b"short",
+    _frame({"t": "nd", "dtype": "|O", "shape": [1], "off": 0, "len": 8}, b"\0" * 8),
+    _frame({"t": "nd", "dtype": "<f8", "shape": [2], "off": 0, "len": 8}, b"\0" * 8),
+    _frame({"t": "nd", "dtype": "<f8", "shape": [1], "off": 4, "len": 8}, b"\0" * 8),
+    _frame({"t": "nd", "dtype": "<f8", "shape": [-1], "off": 0, "len": 8}, b"\0" * 8),
+    _frame({"t": "nd", "dtype": "<c16", "shape": [1], "off": 0, "len": 16}, b"\0" * 16),
+    _frame({"t": "pickle", "v": "cos\nsystem\n"}),
+    _frame({"t": "record", "name": "X", "fields": ["__class__"], "items": [{"t": "none"}]}),
+    _frame(json.loads("[" * 40 + "]" * 40)),
+    struct.pack("<Q", 10**9) + b"{}",
+])
+def test_malformed_frames_are_refused(frame):
+    with pytest.raises(wire.WireError):
+        wire.decode(frame)
+
+
+def test_deep_nesting_is_refused():
+    tree = {"t": "none"}
+    for _ in range(wire.MAX_DEPTH + 5):
+        tree = {"t": "list", "items": [tree]}
+    with pytest.raises(wire.WireError):
+        wire.decode(_frame(tree))
