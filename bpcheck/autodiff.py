@@ -85,6 +85,19 @@ def reference_vjp(
     return np.asarray(out), tuple(np.asarray(g) for g in grads)
 
 
+def expected(layer: Layer, example: Any) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """``reference_vjp`` at an example's own arguments and dout, computed once per example (the
+    forward, vjp and finite-difference checks all need it) and read-only."""
+    cached = example.__dict__.get("_expected")
+    if cached is None:
+        out, grads = reference_vjp(layer, example.args, example.dout)
+        for array in (out, *grads):
+            array.flags.writeable = False
+        cached = (out, grads)
+        object.__setattr__(example, "_expected", cached)
+    return cached
+
+
 def reference_forward(layer: Layer, args: tuple[Any, ...]) -> np.ndarray:
     """The twin's output alone (used when an implementation's own forward cannot be trusted)."""
     treedef, static, dynamic = _split(args)

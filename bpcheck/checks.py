@@ -12,7 +12,7 @@ from typing import Any, Callable
 import numpy as np
 
 from bpcheck import finite_diff
-from bpcheck.autodiff import output_shape, reference_forward, reference_vjp
+from bpcheck.autodiff import expected as expected_at, output_shape, reference_forward
 from bpcheck.diagnose import (
     batch_size, diagnose_exception, diagnose_non_finite, diagnose_shape, diagnose_values,
     kink_message, kink_only,
@@ -67,7 +67,7 @@ def _arg_shape(ex: Example, position: int) -> tuple[int, ...]:
 
 def forward_matches(layer: Layer, impl: Implementation, ex: Example) -> float:
     out, _ = forward(layer, impl, ex.args)
-    expected, _ = reference_vjp(layer, ex.args, ex.dout)
+    expected, _ = expected_at(layer, ex)
     _same_shape(out, expected.shape, f"{layer.forward_name}'s output")
     result = compare(out, expected, layer.tolerance)
     if not result.ok:
@@ -80,7 +80,7 @@ def forward_matches(layer: Layer, impl: Implementation, ex: Example) -> float:
 def backward_matches_vjp(layer: Layer, impl: Implementation, ex: Example) -> float:
     """Every gradient equals jax.vjp's; a difference only at kinks is a warning (a convention)."""
     _, grads = evaluate(layer, impl, ex.args, ex.dout)
-    _, expected = reference_vjp(layer, ex.args, ex.dout)
+    _, expected = expected_at(layer, ex)
     n = batch_size(layer, ex.args)
     problems, diagnoses, conventions, worst = [], [], [], 0.0
     for i, (name, grad, ref) in enumerate(zip(layer.grad_names, grads, expected)):
@@ -133,7 +133,7 @@ def backward_matches_finite_differences(layer: Layer, impl: Implementation, ex: 
     for name, grad, shape in zip(layer.grad_names, grads, shapes):
         _same_shape(grad, shape, name, batch_size(layer, ex.args), gradient=True)
     # Backward is judged on its own: differentiate the JAX twin when the forward is wrong here.
-    expected_out, expected_grads = reference_vjp(layer, ex.args, ex.dout)
+    expected_out, expected_grads = expected_at(layer, ex)
     own = out.shape == expected_out.shape and compare(out, expected_out, layer.tolerance).ok
     # A forward shown right here is differentiated as is; in a sandbox, where each call is a
     # round trip, its JAX twin (equal to it on this example) is evaluated instead: same verdict,

@@ -42,9 +42,10 @@ MAX_MESSAGE = 600  # characters of a child's error message kept
 
 @dataclass(frozen=True)
 class Limits:
-    call_seconds: float = 10.0  # one call
-    function_seconds: float = 60.0  # all calls of one function (then it is not called again)
-    submission_seconds: float = 900.0  # the whole submission
+    call_seconds: float = 5.0  # one call (a correct one takes milliseconds)
+    function_seconds: float = 20.0  # all calls of one function (then it is not called again);
+    # a correct function needs well under a second for 50 examples
+    submission_seconds: float = 600.0  # the whole submission
     memory_mb: int = 1024  # address space of the child
     file_mb: int = 64  # largest file the child may write (in its scratch folder)
     processes: int = 32  # processes its uid may have, when it has a uid of its own
