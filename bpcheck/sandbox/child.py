@@ -165,6 +165,8 @@ def main():
         if type(value) is tuple and len(value) == 2 and value[0] == HANDLE:
             if value[1] not in caches:
                 raise LookupError("this cache was lost when the sandbox restarted")
+            if isinstance(caches[value[1]], LookupError):
+                raise caches[value[1]]
             return caches[value[1]]
         return value
 
@@ -173,16 +175,14 @@ def main():
             request = conn.recv()
         except EOFError:
             return
-        op = request[0]
-        for stale in request[-1]:
-            caches.pop(stale, None)
-        if op == "clone":
+        _, name, kind, raw_args, clones, stale = request
+        for new_id, source_id in clones:  # copies the grader made since its last call
             try:
-                reply({"ok": True, "id": keep(copy.deepcopy(caches[request[1]]))})
+                caches[new_id] = copy.deepcopy(caches[source_id])
             except BaseException as exc:
-                reply({"ok": False, "error": f"the cache cannot be copied: {type(exc).__name__}"})
-            continue
-        _, name, kind, raw_args, _ = request
+                caches[new_id] = LookupError(f"the cache could not be copied: {exc!r}")
+        for old_id in stale:
+            caches.pop(old_id, None)
         args = tuple(resolve(a) for a in raw_args)
         cache_used = args[1] if kind == "backward" else None
         before = [state(a) for a in args]

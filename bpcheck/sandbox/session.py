@@ -8,8 +8,8 @@ plain values, so the same checks that run in-process run here unchanged:
   returned array that is the memory of an argument comes back as a view of the grader's array, so
   the mutation and aliasing checks see what they would see in-process;
 - a forward's cache stays in the child; the grader holds a ``CacheHandle`` whose copy is a copy in
-  the child and whose equality compares the fingerprints of the cache's contents the child
-  reported.
+  the child (made just before the next call, so it costs no round trip) and whose equality
+  compares the fingerprints of the cache's contents the child reported.
 
 Every failure of the child becomes an ``ImplementationError`` naming the function: an exception,
 a call over its time limit, a function over its time budget (it is then not called again), a
@@ -84,6 +84,8 @@ class Sandbox:
     _dead: dict[str, str] = field(default_factory=dict)
     _spent: dict[str, float] = field(default_factory=dict)
     _errors: dict[str, str] = field(default_factory=dict)  # a function's latest error
+    _clones: list[tuple[int, int]] = field(default_factory=list)  # (copy, original) to make
+    _next_clone: int = 0
     _child: process.Child | None = None
     _generation: int = 0
     _root: Path | None = None
@@ -126,6 +128,7 @@ class Sandbox:
         """Start a child and load the submission; the load error, if any."""
         runtime, curated, scratch = self._paths
         self._generation += 1
+        self._clones, self.freed[:] = [], []
         self._child = process.spawn(runtime, curated, scratch, self.confined)
         entry = self._entry(scratch)
         limits = self.limits
@@ -201,7 +204,8 @@ class Sandbox:
             if error is not None:
                 raise ImplementationError(f"the sandbox could not be restarted: {error}")
         freed, self.freed[:] = list(self.freed), []
-        self._conn.send((*message, freed))
+        clones, self._clones = self._clones, []
+        self._conn.send((*message, clones, freed))
         answer = self._receive(seconds, during)
         if not isinstance(answer, dict) or not isinstance(answer.get("ok"), bool):
             self._stop()
@@ -214,9 +218,12 @@ class Sandbox:
         return answer
 
     def clone(self, handle: CacheHandle) -> CacheHandle:
+        """A copy of a cache, made by the child just before the next call: no call can come in
+        between, so it is the cache as it is now, without a round trip of its own."""
         self._check_generation(handle)
-        answer = self._request(("clone", handle.id), self.limits.call_seconds, "copying a cache")
-        return CacheHandle(self, int(answer["id"]), self._generation, handle.state)
+        self._next_clone -= 1  # the grader numbers its copies below zero, the child above
+        self._clones.append((self._next_clone, handle.id))
+        return CacheHandle(self, self._next_clone, self._generation, handle.state)
 
     def _check_generation(self, handle: CacheHandle) -> None:
         if handle.generation != self._generation:

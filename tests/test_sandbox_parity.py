@@ -1,0 +1,53 @@
+"""The battery through the sandbox sees what it sees in-process: every planted mistake of
+tests/planted.py, run in a sandboxed child, is caught by the same checks and blamed on the same
+function. This is what the arguments' write-back, the aliasing report and the cache fingerprints
+are for (an in-place edit of dout, of the input or of the cache; a gradient that is dout)."""
+
+from __future__ import annotations
+
+import inspect
+import shutil
+from pathlib import Path
+
+import pytest
+
+from planted import PLANTED
+
+from bpcheck.checks import check_named
+from bpcheck.registry import REGISTRY, layer_named
+from bpcheck.runner import run_check
+from bpcheck.sandbox import Sandbox
+
+MANUAL = Path(__file__).resolve().parent.parent / "manual"
+pytestmark = pytest.mark.xdist_group(name="sandbox-parity")
+
+
+def _submission(folder: Path, functions: dict) -> Path:
+    shutil.copytree(MANUAL, folder / "mylayers", ignore=shutil.ignore_patterns("__pycache__"))
+    parts = ["import numpy as np", "import mylayers as manual", "from mylayers import *"]
+    for name, function in functions.items():
+        parts += [inspect.getsource(function), f"{name} = {function.__name__}"]
+    (folder / "layers.py").write_text("\n".join(parts) + "\n")
+    return folder
+
+
+@pytest.mark.parametrize("bug", PLANTED, ids=[b.name for b in PLANTED])
+def test_a_planted_mistake_is_caught_through_the_sandbox(bug, tmp_path):
+    layer = layer_named(bug.layer)
+    with Sandbox(_submission(tmp_path, bug.functions), REGISTRY) as sandbox:
+        assert sandbox.load_error is None
+        for check in bug.catches:
+            run = run_check(layer, sandbox.impl, check_named(check), max_examples=200,
+                            shrink=False)
+            assert run.failure is not None, f"{check} missed {bug.name!r} through the sandbox"
+            assert run.failure.function in bug.functions, run.failure.report()
+
+
+def test_the_correct_layers_pass_through_the_sandbox(tmp_path):
+    with Sandbox(_submission(tmp_path, {}), REGISTRY) as sandbox:
+        for name in ("affine", "relu", "batchnorm", "softmax", "softmax_loss"):
+            layer = layer_named(name)
+            for check in ("vjp", "no_mutation", "linearity", "batch"):
+                if check_named(check).applies(layer):
+                    run = run_check(layer, sandbox.impl, check_named(check), max_examples=30)
+                    assert run.failure is None, run.failure.report()
