@@ -191,3 +191,16 @@ def test_gradescope_reads_a_submission_and_writes_results(graded, tmp_path):
     assert status == 0 and GRADESCOPE_KEYS <= set(document)
     assert _functions(document)["affine_backward"]["status"] == "failed"
     assert _functions(document)["relu_backward"]["status"] == "passed"
+
+
+def test_the_readme_rubric_example_loads_and_means_what_it_says(tmp_path):
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    block = readme.split("**Rubric** (TOML, every key optional):\n\n```toml\n", 1)[1]
+    path = tmp_path / "rubric.toml"
+    path.write_text(block.split("```", 1)[0])
+    rubric = load(path, REGISTRY)
+    assert rubric.examples == 50 and rubric.values_first
+    assert [name for name, _ in rubric.functions(REGISTRY)] == ["affine_forward", "affine_backward"]
+    tests = rubric.tests_of("affine_backward", rubric.functions(REGISTRY)[1][1])
+    assert sum(points for _, points, _ in tests) == pytest.approx(3.0)
+    assert {c.name: v for c, _, v in tests}["finite_differences"] == "after_published"
