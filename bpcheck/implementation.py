@@ -35,6 +35,10 @@ class Implementation:
     #: Each call crosses into another process (a sandbox): checks that only need the true
     #: function's values (finite differences once the forward is shown right) take the JAX twin's.
     remote: bool = False
+    #: For a remote implementation: ``paired(forward, backward, args, dout)`` runs the forward and
+    #: then the backward on its cache in one round trip, returning (the forward's result, the
+    #: backward's result or the ImplementationError it raised), or None to go one call at a time.
+    paired: Callable[..., Any] | None = None
 
     def __repr__(self) -> str:
         return f"Implementation({self.label!r}, {len(self.functions)} functions)"
@@ -162,6 +166,15 @@ def evaluate(
     layer: Layer, impl: Implementation, args: tuple[Any, ...], dout: np.ndarray | None
 ) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
     """The implementation's output and gradients for one example (forward then backward)."""
+    if impl.paired is not None and not layer.is_loss:
+        answer = impl.paired(layer.forward_name, layer.backward_name, fresh(args), fresh(dout))
+        if answer is not None:
+            raw_forward, raw_backward = answer
+            out, _ = _pair(raw_forward, layer.forward_name, "out", "cache")
+            out = as_array(out, f"{layer.forward_name}'s out")
+            if isinstance(raw_backward, ImplementationError):
+                raise raw_backward
+            return out, grads_of(layer, raw_backward)
     out, second = forward(layer, impl, args)
     if layer.is_loss:
         return out, grads_of(layer, second)

@@ -49,6 +49,7 @@ def main():
     fd, curated = int(sys.argv[1]), sys.argv[2]
     from hashlib import sha256
     from multiprocessing.connection import Connection
+    from time import perf_counter
 
     conn = Connection(fd)
     setup = conn.recv()
@@ -170,6 +171,18 @@ def main():
             return caches[value[1]]
         return value
 
+    def run(name, args):
+        """(True, what ``name`` returned) or (False, the error answer naming it)."""
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", RuntimeWarning)
+                return True, functions[name](*args)
+        except BaseException as exc:  # the submission's own error (SystemExit too), reported
+            return False, {"ok": False, "error": f"{name} raised {type(exc).__name__}: {exc}"
+                                                 f"{_where(exc, submission)}",
+                           "floating_point": isinstance(exc, (RuntimeWarning,
+                                                              FloatingPointError))}
+
     while True:
         try:
             request = conn.recv()
@@ -183,17 +196,25 @@ def main():
                 caches[new_id] = LookupError(f"the cache could not be copied: {exc!r}")
         for old_id in stale:
             caches.pop(old_id, None)
+        if kind == "pair":  # a forward, then its backward on that forward's cache
+            forward_args, dout, backward = raw_args
+            started = perf_counter()
+            ok, result = run(name, forward_args)
+            if not ok or type(result) not in (tuple, list) or len(result) != 2:
+                reply({"ok": True, "forward": result} if ok else result)
+                continue
+            forward_seconds = perf_counter() - started
+            ok, grads = run(backward, (dout, result[1]))
+            answer = {"ok": True, "forward": (result[0], None), "forward_seconds": forward_seconds}
+            answer.update({"backward": grads} if ok else {"backward_error": grads})
+            reply(answer)
+            continue
         args = tuple(resolve(a) for a in raw_args)
         cache_used = args[1] if kind == "backward" else None
         before = [state(a) for a in args]
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", RuntimeWarning)
-                result = functions[name](*args)
-        except BaseException as exc:  # the submission's own error (SystemExit too), reported
-            reply({"ok": False, "error": f"{name} raised {type(exc).__name__}: {exc}"
-                                         f"{_where(exc, submission)}",
-                   "floating_point": isinstance(exc, (RuntimeWarning, FloatingPointError))})
+        ok, result = run(name, args)
+        if not ok:
+            reply(result)
             continue
         cache_id, sent = None, result
         if kind == "forward" and type(result) in (tuple, list) and len(result) == 2:

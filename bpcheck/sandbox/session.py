@@ -86,6 +86,7 @@ class Sandbox:
     _errors: dict[str, str] = field(default_factory=dict)  # a function's latest error
     _clones: list[tuple[int, int]] = field(default_factory=list)  # (copy, original) to make
     _next_clone: int = 0
+    _pairs_off: bool = False
     _child: process.Child | None = None
     _generation: int = 0
     _root: Path | None = None
@@ -107,7 +108,7 @@ class Sandbox:
     @property
     def impl(self) -> Implementation:
         return Implementation(str(self.path), {name: self._proxy(name) for name in self.functions},
-                              remote=True)
+                              remote=True, paired=self._paired)
 
     @property
     def isolation(self) -> str:
@@ -239,6 +240,54 @@ class Sandbox:
 
         call_in_sandbox.__name__ = name
         return call_in_sandbox
+
+    def _paired(self, forward: str, backward: str, args: tuple[Any, ...], dout: Any):
+        """A forward and then its backward on that forward's cache, in one round trip: (what the
+        forward returned, what the backward returned or the ImplementationError it raised), or
+        None when the two must go one by one (one of them is out, or a pair crashed before and
+        only separate calls can tell which function did it)."""
+        if self._pairs_off or forward in self._dead or backward in self._dead:
+            return None
+        left = self.limits.submission_seconds - (time.monotonic() - self._started)
+        budget = self.limits.function_seconds - max(self._spent.get(forward, 0.0),
+                                                    self._spent.get(backward, 0.0))
+        seconds = min(self.limits.call_seconds, budget, left)
+        if seconds <= 0:
+            return None
+        started = time.monotonic()
+        message = ("call", forward, "pair", (tuple(self._outgoing(a) for a in args),
+                                             self._outgoing(dout), backward))
+        try:
+            answer = self._request(message, seconds, f"running {forward} then {backward}")
+        except ImplementationError:
+            if self._child is None:
+                self._pairs_off = True
+                return None
+            raise
+        finally:
+            elapsed = time.monotonic() - started
+        forward_seconds = answer.get("forward_seconds")
+        forward_seconds = min(max(forward_seconds, 0.0), elapsed) if isinstance(
+            forward_seconds, float) else 0.0
+        self._spent[forward] = self._spent.get(forward, 0.0) + forward_seconds
+        self._spent[backward] = self._spent.get(backward, 0.0) + elapsed - forward_seconds
+        result = answer.get("forward")
+        if "backward_error" in answer:
+            error = answer["backward_error"] if isinstance(answer["backward_error"], dict) else {}
+            message = str(error.get("error"))[:MAX_MESSAGE]
+            cause = RuntimeWarning(message) if error.get("floating_point") is True else None
+            try:
+                raise ImplementationError(message) from cause
+            except ImplementationError as exc:
+                grads: Any = exc
+        else:
+            grads = answer.get("backward")
+        for value, name in ((result, forward), (grads, backward)):
+            opaque = _first_opaque(value)
+            if opaque is not None:
+                raise ImplementationError(f"{name} returned {opaque!r}, which is not an array "
+                                          f"or a number")
+        return result, grads
 
     def _call(self, name: str, kind: str, args: tuple[Any, ...]) -> Any:
         if name in self._dead:
