@@ -14,7 +14,8 @@ import numpy as np
 from bpcheck import finite_diff
 from bpcheck.autodiff import expected as expected_at, output_shape, reference_forward
 from bpcheck.diagnose import (
-    batch_size, diagnose_exception, diagnose_non_finite, diagnose_shape, diagnose_values,
+    batch_size, diagnose_exception, diagnose_non_finite, diagnose_precision, diagnose_shape,
+    diagnose_values,
     kink_message, kink_only,
 )
 from bpcheck.findings import Finding
@@ -73,7 +74,8 @@ def forward_matches(layer: Layer, impl: Implementation, ex: Example) -> float:
     if not result.ok:
         what = "the loss" if layer.is_loss else "the output"
         raise Fail(f"output differs from the JAX twin: {result.describe()}", result.error,
-                   diagnosis=diagnose_non_finite(what, out, expected))
+                   diagnosis=diagnose_non_finite(what, out, expected)
+                   or diagnose_precision(what, out, expected))
     return result.error
 
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from bpcheck.autodiff import reference_vjp
 from bpcheck.strategies import BATCH_SIZES, Draw, Example
-from bpcheck.tolerances import DIAGNOSIS_FACTOR_RTOL, Tolerance, compare
+from bpcheck.tolerances import DIAGNOSIS_FACTOR_RTOL, SINGLE_PRECISION, Tolerance, compare
 
 if TYPE_CHECKING:
     from bpcheck.layer import Layer
@@ -93,6 +93,23 @@ def diagnose_non_finite(what: str, actual: np.ndarray, expected: np.ndarray) -> 
     kinds = " and ".join(k for k, m in (("NaN", np.isnan(a)), ("inf", np.isinf(a))) if (m & bad).any())
     return (f"{what} has {kinds} in {int(bad.sum())} of {a.size} entries where the reference is "
             f"finite: overflow or log(0)?")
+
+
+def diagnose_precision(what: str, actual: np.ndarray, expected: np.ndarray) -> str | None:
+    """A difference at single precision: right formula, computed in float32 somewhere."""
+    a, e = np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64)
+    if a.shape != e.shape or not (np.isfinite(a).all() and np.isfinite(e).all()):
+        return None
+    result = compare(a, e, SINGLE_PRECISION)
+    if not result.ok:
+        return None
+    return (f"{what} agrees with the reference only to {result.error:.1e} (relative), the "
+            f"precision of float32: a precision loss (a float32 array, constant or astype on "
+            f"the way), not a wrong derivation")
+
+
+def _precision(case: _Case) -> str | None:
+    return diagnose_precision(case.name, case.actual, case.expected)
 
 
 def _transposed(case: _Case) -> str | None:
@@ -188,7 +205,7 @@ def _diagonal_only(case: _Case) -> str | None:
 
 
 _RULES: tuple[Callable[[_Case], str | None], ...] = (
-    _transposed, _factor, _upstream_ignored, _diagonal_only,
+    _precision, _transposed, _factor, _upstream_ignored, _diagonal_only,
 )
 
 

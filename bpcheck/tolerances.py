@@ -32,6 +32,13 @@ class Tolerance:
 
 ANALYTIC = Tolerance(rtol=1e-10, atol=1e-13)
 
+EPS32 = float(np.finfo(np.float32).eps)
+#: What a float64 result computed in float32 (a float32 intermediate, an ``astype``) still meets:
+#: rounding at single precision, a few ulps per operation over a short chain, with room for the
+#: cancellation in x − μ. A difference that fails ANALYTIC but passes this is a precision loss,
+#: not a wrong derivation (which is off by O(1)). 200·eps32 ≈ 2.4e-5.
+SINGLE_PRECISION = Tolerance(rtol=200 * EPS32, atol=200 * EPS32 * 1e-3)
+
 #: Central-difference step (absolute; directions have unit max-norm). With Richardson
 #: extrapolation over steps h and 2h the truncation error is O(h^4) and rounding ~eps/h.
 FD_STEP = 1e-4

@@ -147,6 +147,26 @@ def test_finite_differences_check_diagnoses_too(impl):
     assert found.failure.diagnosis.startswith("dx is half the correct value")
 
 
+def affine_backward_in_float32(dout, cache):
+    """The right formulas, computed in single precision (cs231n's nets default to float32)."""
+    dx, dw, db = manual.affine_backward(dout.astype(np.float32), cache)
+    return dx.astype(np.float64), dw.astype(np.float32).astype(np.float64), db.astype(np.float64)
+
+
+def sigmoid_forward_in_float32(x):
+    out, cache = manual.sigmoid_forward(x)
+    return out.astype(np.float32).astype(np.float64), cache
+
+
+def test_float32_arithmetic_is_a_precision_loss_not_a_wrong_derivation(impl):
+    found = run("affine", "vjp", impl, affine_backward=affine_backward_in_float32)
+    assert "precision of float32: a precision loss" in found.failure.diagnosis
+    forward = run("sigmoid", "forward", impl, sigmoid_forward=sigmoid_forward_in_float32)
+    assert "a precision loss" in forward.failure.diagnosis
+    wrong = run("mse_loss", "vjp", impl, mse_loss=planted.mse_loss_without_2)
+    assert "precision" not in wrong.failure.diagnosis  # O(1) off: a derivation mistake
+
+
 def test_sign_flipped(impl):
     found = run("tanh", "vjp", impl, tanh_backward=tanh_backward_sign_flipped)
     assert found.failure.diagnosis == "dx has the wrong sign (exactly −1 times the correct gradient)"
