@@ -80,10 +80,8 @@ def random_direction(shapes: Sequence[tuple[int, ...]], rng: np.random.Generator
     return direction
 
 
-def unit_directions(shapes: Sequence[tuple[int, ...]]):
-    """Yield (argument index, entry index, direction) for every entry of every argument."""
-    for i, shape in enumerate(shapes):
-        for index in np.ndindex(*shape):
-            direction = [np.zeros(s) for s in shapes]
-            direction[i][index] = 1.0
-            yield i, index, direction
+def unit_direction(shapes: Sequence[tuple[int, ...]], i: int, index: tuple[int, ...]):
+    """The direction along entry ``index`` of argument ``i``: zero everywhere else."""
+    direction = [np.zeros(s) for s in shapes]
+    direction[i][index] = 1.0
+    return direction

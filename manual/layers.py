@@ -39,3 +39,15 @@ def affine_backward(dout, cache):
     dw = cache.x2d.T @ dout
     db = dout.sum(axis=0)
     return dx, dw, db
+
+
+def affine_param_grads(dout, cache):
+    """Compute only the affine layer's parameter gradients, for a layer whose input needs none.
+
+    dout: (N, M); returns dw: (D, M), db: (M,) — affine_backward's dw and db without its dx,
+    whose (N, M)·(M, D) product is as costly as dw's (an MLP's first layer: X gets no gradient).
+
+    dw = x2d.T @ dout
+    db = dout.sum(axis=0)
+    """
+    return cache.x2d.T @ dout, dout.sum(axis=0)

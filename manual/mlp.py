@@ -7,7 +7,7 @@ the last layer is affine, followed by a loss chosen by name. Forward and backwar
 
 from . import activations as _act
 from ._packing import pack, unpack
-from .layers import affine_backward, affine_forward
+from .layers import affine_backward, affine_forward, affine_param_grads
 from .losses import mse_loss, softmax_loss, svm_loss
 
 __all__ = ["mlp_loss", "mlp_loss_and_grads"]
@@ -26,6 +26,8 @@ def mlp_loss_and_grads(Ws, bs, X, y, activations, loss):
 
     Backward, from the loss down: dscores from the loss; for each layer in reverse,
     da_prev, dW, db = affine_backward(dz, cache) with dz = <activation>_backward(da, cache).
+    The first layer's input X gets no gradient, so there only dW, db = affine_param_grads(dz,
+    cache) (its da_prev = dz·W₁ᵀ would cost as many flops as dW₁ for nothing).
     """
     if len(activations) != len(Ws) - 1:
         raise ValueError(f"{len(Ws)} layers need {len(Ws) - 1} activations, got {len(activations)}")
@@ -35,12 +37,16 @@ def mlp_loss_and_grads(Ws, bs, X, y, activations, loss):
         a, activation_cache = HIDDEN[name][0](z)
         caches.append((affine_cache, activation_cache, name))
     scores, last_cache = affine_forward(a, Ws[-1], bs[-1])
-    value, dscores = LOSSES[loss](scores, y)
-    da, dW, db = affine_backward(dscores, last_cache)
-    dWs, dbs = [dW], [db]
-    for affine_cache, activation_cache, name in reversed(caches):
-        dz = HIDDEN[name][1](da, activation_cache)
-        da, dW, db = affine_backward(dz, affine_cache)
+    value, dz = LOSSES[loss](scores, y)
+    affine_caches = [affine_cache for affine_cache, _, _ in caches] + [last_cache]
+    dWs, dbs = [], []
+    for index in reversed(range(len(Ws))):
+        if index == 0:
+            dW, db = affine_param_grads(dz, affine_caches[0])
+        else:
+            da, dW, db = affine_backward(dz, affine_caches[index])
+            _, activation_cache, name = caches[index - 1]
+            dz = HIDDEN[name][1](da, activation_cache)
         dWs.insert(0, dW)
         dbs.insert(0, db)
     return value, dWs, dbs

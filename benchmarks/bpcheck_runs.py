@@ -1,0 +1,121 @@
+"""bpcheck as its users run it, with its cost counted: the default verdict on one layer of a file
+(what ``bpcheck check FILE --only LAYER`` does, in this process), and the battery on one example
+at a chosen shape.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmarks.counting import CallCounter, reference_calls
+from bpcheck import profiles
+from bpcheck.checks import checks_for
+from bpcheck.cli import DEFAULT_EXAMPLES
+from bpcheck.implementation import Implementation
+from bpcheck.layer import Layer
+from bpcheck.plugin import checks_available, load
+from bpcheck.registry import layer_named
+from bpcheck.runner import run_checks
+from bpcheck.strategies import Example
+from bpcheck.verdict import verdicts
+
+#: The CLI's default profile (fresh randomness) and examples per layer.
+DEFAULT_PROFILE = "dev"
+
+
+@dataclass
+class BpcheckResult:
+    caught: bool
+    #: function name -> its status ("passed", "failed", "warning", "missing", "error")
+    statuses: dict[str, str] = field(default_factory=dict)
+    #: function name -> the failure message bpcheck prints (with its diagnosis), for failed ones
+    messages: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+    forward_calls: int = 0
+    backward_calls: int = 0
+    reference_calls: int = 0
+    examples: int = 0  # drawn examples, each through the battery
+
+
+def verdict_on(impl: Implementation, layer: Layer, problems: dict[str, str] | None = None, *,
+               max_examples: int = DEFAULT_EXAMPLES, shrink: bool = True,
+               derandomize: bool | None = None) -> BpcheckResult:
+    """The default verdict on ``layer``: every available check over ``max_examples`` examples
+    (profile ``dev``), with calls of the code under test and of the JAX twin counted.
+    ``shrink`` and ``derandomize`` as in ``run_checks`` (the tests use a fixed, short run)."""
+    profiles.load(DEFAULT_PROFILE)
+    problems = problems or {}
+    counter = CallCounter()
+    counted = counter.implementation(impl)
+    checks = checks_available(layer, impl, problems)
+    started = time.perf_counter()
+    with reference_calls() as jax_calls:
+        runs = run_checks(layer, counted, checks, max_examples=max_examples, shrink=shrink,
+                          derandomize=derandomize) if checks else []
+    seconds = time.perf_counter() - started
+    functions = [(name, layer.name) for name in layer.functions]
+    missing = {name for name in layer.functions if name not in impl.functions}
+    rows = verdicts(runs, functions, missing, problems)
+    forward_runs = [r for r in runs if r.check == "forward"]
+    examples = max((r.passed + r.skipped + r.warnings + (r.failure is not None)
+                    for r in (forward_runs or runs)), default=0)
+    return BpcheckResult(
+        caught=any(row.status in ("failed", "error") for row in rows),
+        statuses={row.function: row.status for row in rows},
+        messages={row.function: row.message for row in rows if row.status in ("failed", "error")},
+        seconds=seconds, forward_calls=counter.forward_calls(layer),
+        backward_calls=counter.backward_calls(layer), reference_calls=sum(jax_calls.values()),
+        examples=examples)
+
+
+def verdict_on_file(path: Path, layer_name: str, **options) -> BpcheckResult:
+    """``bpcheck check PATH --only LAYER`` in this process."""
+    plugin = load(path)
+    layer = next(layer for layer in plugin.layers if layer.name == layer_name)
+    return verdict_on(plugin.impl, layer, plugin.problems, **options)
+
+
+@dataclass
+class BatteryCost:
+    """One example at a given shape through every check of the battery."""
+
+    passed: bool
+    stopped: bool = False
+    seconds: float = 0.0
+    forward_calls: int = 0
+    backward_calls: int = 0
+    reference_calls: int = 0
+    seconds_per_check: dict[str, float] = field(default_factory=dict)
+    compile_seconds: float = 0.0  # JAX tracing, lowering and compiling (or cache loading)
+    failures: list[str] = field(default_factory=list)
+
+
+def battery_at(impl: Implementation, example: Example, *, budget: float | None = None) -> BatteryCost:
+    """Run every check that applies to the example's layer on it, timing each check."""
+    from benchmarks.compile_time import compile_seconds
+
+    layer = layer_named(example.layer)
+    counter = CallCounter(None if budget is None else time.perf_counter() + budget)
+    counted = counter.implementation(impl)
+    cost = BatteryCost(passed=True)
+    started = time.perf_counter()
+    with reference_calls() as jax_calls, compile_seconds() as compiling:
+        for check in checks_for(layer):
+            check_started = time.perf_counter()
+            finding = check(layer, counted, example)
+            cost.seconds_per_check[check.name] = time.perf_counter() - check_started
+            if finding.failed:
+                if "Deadline" in finding.message:
+                    cost.stopped = True
+                    break
+                cost.passed = False
+                cost.failures.append(f"{check.name}: {finding.message[:200]}")
+    cost.seconds = time.perf_counter() - started
+    cost.forward_calls = counter.forward_calls(layer)
+    cost.backward_calls = counter.backward_calls(layer)
+    cost.reference_calls = sum(jax_calls.values())
+    cost.compile_seconds = compiling.total
+    return cost
+

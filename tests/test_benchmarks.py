@@ -1,0 +1,80 @@
+"""The benchmarks' own promises: every catalogue mistake is caught by bpcheck with the right
+diagnosis, on the broken function only; the cs231n-style peer can fail; the compile log and the
+flop count are read right. Short fixed runs (derandomized, no shrinking)."""
+
+import numpy as np
+import pytest
+
+import manual
+from benchmarks.bpcheck_runs import verdict_on_file
+from benchmarks.catalogue import catalogue
+from benchmarks.detection import only_broken_flagged
+from benchmarks.peers import Subject, cs231n, rel_error, run_peer
+from benchmarks.suite import compile_log
+from benchmarks.training_step import step_flops
+from bpcheck.implementation import Implementation
+from bpcheck.registry import layer_named
+
+#: Examples per mistake: each is found within a handful (hypothesis tries the simplest draws
+#: first, and a third of the draws have large magnitudes).
+EXAMPLES = 30
+MISTAKES = catalogue()
+
+
+def test_the_catalogue_is_complete():
+    assert len(MISTAKES) >= 20
+    for mistake in MISTAKES:
+        layer = layer_named(mistake.layer)
+        assert set(mistake.broken) <= set(layer.functions), mistake.name
+        assert mistake.title and mistake.diagnosis, mistake.name
+
+
+@pytest.mark.parametrize("mistake", [
+    pytest.param(m, id=m.name, marks=pytest.mark.xdist_group(name=m.layer)) for m in MISTAKES])
+def test_bpcheck_names_every_catalogue_mistake(mistake):
+    result = verdict_on_file(mistake.path, mistake.layer, max_examples=EXAMPLES, shrink=False,
+                             derandomize=True)
+    for function in mistake.broken:
+        assert result.statuses[function] == "failed", (function, result.statuses)
+        assert mistake.diagnosed(result.messages[function]), result.messages[function]
+    assert only_broken_flagged(mistake, result), result.statuses
+
+
+def _relu(dx_factor):
+    def relu_backward(dout, cache):
+        return dx_factor * manual.relu_backward(dout, cache)
+
+    return Implementation("planted", {"relu_forward": manual.relu_forward,
+                                      "relu_backward": relu_backward})
+
+
+def test_the_cs231n_peer_passes_correct_code_and_catches_a_wrong_gradient():
+    layer = layer_named("relu")
+    rng = np.random.default_rng(0)
+    x, dout = rng.standard_normal((4, 5)), rng.standard_normal((4, 5))
+    caught, detail = cs231n(Subject(layer, _relu(1.0)), (x,), dout)
+    assert not caught, detail
+    caught, detail = cs231n(Subject(layer, _relu(2.0)), (x,), dout)
+    assert caught and "rel_error" in detail
+    result = run_peer("cs231n", layer, _relu(2.0), (x,), dout)
+    assert result.caught and not result.crashed
+    assert result.forward_calls == 2 * x.size + 1 and result.backward_calls == 1
+
+
+def test_rel_error_is_the_notebooks_formula():
+    assert rel_error(np.array([1.0, 2.0]), np.array([1.0, 2.0])) == 0.0
+    assert rel_error(np.array([1.0]), np.array([3.0])) == pytest.approx(0.5)
+    assert rel_error(np.array([0.0]), np.array([1e-9])) == pytest.approx(0.1)  # the 1e-8 floor
+
+
+def test_compile_log_is_summed():
+    stderr = ("Finished tracing program for jit in 0.25 sec\n"
+              "Compiling jit(program) with global shapes and types [...]. Argument mapping: x.\n"
+              "Finished jaxpr to MLIR module conversion jit(program) in 0.5 sec\n"
+              "Finished XLA compilation of jit(program) in 1.25 sec\n")
+    assert compile_log(stderr) == {"compile_seconds": 2.0, "programs_compiled": 1, "cache_hits": 0}
+
+
+def test_step_flops_count_the_products_a_step_needs():
+    # 1 layer, D = 2, C = 3, N = 4: forward X·W and dW only (X gets no gradient).
+    assert step_flops((2, 3), 4) == 2 * 4 * (2 * 2 * 3)
