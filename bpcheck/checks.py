@@ -308,12 +308,27 @@ def consistent_over_the_batch(layer: Layer, impl: Implementation, ex: Example) -
     parameter gradients are the sum of the per-example ones; a loss is the mean of its rows."""
     n = np.shape(ex.args[layer.batched[0]])[0]
     full_out, full_grads = evaluate(layer, impl, ex.args, ex.dout)
-    outs, grads = [], []
+    # Rows of batched gradients are kept to be stacked; parameter gradients are summed as they
+    # come (a list of N copies of a large dw would cost N times its memory).
+    outs: list[np.ndarray] = []
+    rows: dict[int, list[np.ndarray]] = {k: [] for k, p in enumerate(layer.differentiable)
+                                         if p in layer.batched}
+    totals: dict[int, np.ndarray] = {}
     for i in range(n):
-        rows = tuple(a[i:i + 1] if p in layer.batched else a for p, a in enumerate(ex.args))
-        out_i, grads_i = evaluate(layer, impl, rows, None if ex.dout is None else ex.dout[i:i + 1])
+        single = tuple(a[i:i + 1] if p in layer.batched else a for p, a in enumerate(ex.args))
+        out_i, grads_i = evaluate(layer, impl, single,
+                                  None if ex.dout is None else ex.dout[i:i + 1])
         outs.append(out_i)
-        grads.append(grads_i)
+        for k, grad in enumerate(grads_i):
+            if k in rows:
+                rows[k].append(grad)
+            elif k not in totals:
+                totals[k] = np.array(grad, dtype=np.float64)
+            elif grad.shape != totals[k].shape:
+                raise Fail(f"{layer.grad_names[k]} has shape {grad.shape} for example {i} but "
+                           f"{totals[k].shape} for example 0 (batch size 1 each)")
+            else:
+                totals[k] += grad
     # A loss is the mean of its rows' losses, so its gradients are the mean of theirs (a
     # regulariser counted once per example stays counted once); a layer's parameter gradients
     # are the sum of the per-example ones.
@@ -321,12 +336,11 @@ def consistent_over_the_batch(layer: Layer, impl: Implementation, ex: Example) -
         pairs = [("loss", layer.forward_name, np.mean(outs), full_out)]
     else:
         pairs = [("out", layer.forward_name, np.concatenate(outs), full_out)]
-    for k, (name, position) in enumerate(zip(layer.grad_names, layer.differentiable)):
-        parts = [g[k] for g in grads]
-        if position in layer.batched:
-            merged = np.concatenate(parts) / (n if layer.is_loss else 1)
+    for k, name in enumerate(layer.grad_names):
+        if k in rows:
+            merged = np.concatenate(rows[k]) / (n if layer.is_loss else 1)
         else:
-            merged = np.mean(parts, axis=0) if layer.is_loss else np.sum(parts, axis=0)
+            merged = totals[k] / (n if layer.is_loss else 1)
         pairs.append((name, layer.backward_name, merged, full_grads[k]))
     worst = 0.0
     for name, function, per_example, batch in pairs:
