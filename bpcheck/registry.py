@@ -50,18 +50,22 @@ def _regression_args(d: Dims, v: Values):
 
 
 def _batchnorm_args(d: Dims, v: Values):
+    # Half the examples leave eps and momentum to their documented defaults (1e-5, 0.9); the others
+    # draw them away from those, so a key read wrongly (or not at all) shows.
     bn_param = {
         "mode": v.choice(("train", "test")),
-        "eps": 1e-5,
-        "momentum": 0.9,
         "running_mean": v.real((d.d,), scaled=False),
         "running_var": v.positive((d.d,)),
     }
+    if v.choice((True, False)):
+        bn_param.update(eps=v.uniform(1e-5, 1e-3), momentum=v.uniform(0.5, 0.99))
     return v.nearly_constant((d.n, d.d), axis=0), v.real((d.d,)), v.real((d.d,)), bn_param
 
 
 def _layernorm_args(d: Dims, v: Values):
-    return v.nearly_constant((d.n, d.d), axis=1), v.real((d.d,)), v.real((d.d,)), {"eps": 1e-5}
+    # ln_param's eps: its default 1e-5 (an empty dict) or a drawn one.
+    ln_param = {"eps": v.uniform(1e-5, 1e-3)} if v.choice((True, False)) else {}
+    return v.nearly_constant((d.n, d.d), axis=1), v.real((d.d,)), v.real((d.d,)), ln_param
 
 
 REGISTRY: tuple[Layer, ...] = (

@@ -24,7 +24,7 @@ relu_backward = 1
 softmax_loss = 2
 [limits]
 call_seconds = 2
-function_seconds = 4
+function_seconds = 6
 memory_mb = 768
 """
 FAKE = '{"score": 999, "tests": []}'
@@ -51,7 +51,7 @@ HOSTILE: dict[str, tuple[str, tuple[str, ...] | None]] = {
     "os_exit_in_call": (_backward("import os\nos._exit(0)\n"), ("relu_backward",)),
     "endless_loop": (_backward("while True:\n    pass\n"), ("relu_backward",)),
     "very_slow": (_backward("import time\ntime.sleep(0.5)\n"), ("relu_backward",)),
-    "memory_bomb": (_backward("hoard = [bytearray(10**8) for _ in range(100)]\n"),
+    "memory_bomb": (_backward("hoard = [bytearray(10**9) for _ in range(100)]\n"),
                     ("relu_backward",)),
     "stray_process": (_backward(f"import subprocess\nsubprocess.Popen(['sleep', '{STRAY}'])\n"),
                       ("relu_backward",)),

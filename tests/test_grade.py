@@ -100,7 +100,7 @@ def test_a_hostile_submission_scores_zero_only_where_it_attacks(graded, name):
 @pytest.mark.parametrize("name, words", [
     ("exit_at_import", "sys.exit(0)"), ("syntax_error", "syntax error"),
     ("os_exit_in_call", "exit status 0"), ("endless_loop", "did not finish within 2 s"),
-    ("very_slow", "time budget of 4 s"), ("memory_bomb", "MemoryError"),
+    ("very_slow", "time budget of 6 s"), ("memory_bomb", "MemoryError"),
     ("stray_process", "forbids subprocess.Popen"), ("forks", "forbids os.fork"),
     ("kills_the_grader", "forbids os.kill"), ("imports_jax", "forbids importing 'jax'"),
     ("imports_the_solution", "forbids importing 'manual'"),

@@ -3,7 +3,8 @@
 The battery (tests/test_properties.py) already runs every check on every model of
 ``bpcheck.registry_networks``. Here: the softmax Jacobian against ``jax.jacobian``, the identity
 ∂L/∂z₂ = (ŷ − y)/N on its own, the 2 → 500 → 2 instance of the tanh-softmax net, and one classic
-mistake per model that the ``vjp`` check must catch.
+mistake per model that the ``vjp`` check must catch; the list forms of the packed models and the
+models' argument errors. (Every model at large magnitudes: tests/test_properties.py.)
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from bpcheck.checks import check_named
 from bpcheck.jaxsetup import jax
 from bpcheck.registry import layer_named
 from bpcheck.runner import run_check
+from bpcheck.strategies import build_example, draws
 from bpcheck.tolerances import ANALYTIC, compare
 
 import jax.numpy as jnp  # noqa: E402  (after bpcheck.jaxsetup: float64)
@@ -237,3 +239,53 @@ def test_the_mlp_domain_reaches_every_loss_at_every_depth_and_every_activation()
             activations.update(acts)
     assert losses == {(depth, loss) for depth in (1, 2, 3) for loss in MLP_LOSSES}
     assert activations == set(MLP_ACTIVATIONS)
+
+
+# ---------------------------------------------------------------- the unpacked forms
+
+
+@settings(max_examples=EXAMPLES)
+@given(draw=draws())
+def test_deep_column_net_lists_are_shaped_like_the_parameters(draw):
+    """``deep_column_net_loss_and_grads`` (the δ recursion on lists, as the notes write it) returns
+    dW_ℓ shaped like W_ℓ and db_ℓ like b_ℓ, (n_ℓ, 1) — not flattened — equal to the packed dθ."""
+    from manual._packing import unpack
+
+    theta, X, Y, sizes, activations = build_example(layer_named("deep_column_net_loss"), draw).args
+    shapes = [s for n_in, n_out in zip(sizes[:-1], sizes[1:]) for s in ((n_out, n_in), (n_out, 1))]
+    params = unpack(theta, shapes)
+    cost, dWs, dbs = manual.deep_column_net_loss_and_grads(params[0::2], params[1::2], X, Y,
+                                                          activations)
+    packed_cost, dtheta = manual.deep_column_net_loss(theta, X, Y, sizes, activations)
+    assert [g.shape for pair in zip(dWs, dbs) for g in pair] == shapes
+    assert cost == packed_cost
+    np.testing.assert_array_equal(np.concatenate([g.ravel() for p in zip(dWs, dbs) for g in p]),
+                                  dtheta)
+
+
+def test_column_two_layer_rejects_an_unknown_activation():
+    W1, b1, W2, b2 = np.ones((3, 2)), np.ones((3, 1)), np.ones((1, 3)), np.ones((1, 1))
+    with pytest.raises(ValueError, match=r"activation must be one of .*, got 'softsign'"):
+        manual.column_two_layer_loss(W1, b1, W2, b2, np.ones((2, 4)), np.ones((1, 4)), "softsign")
+
+
+def test_deep_column_net_rejects_an_unknown_activation():
+    from manual.deep_networks import _activate
+
+    with pytest.raises(ValueError, match=r"activation must be one of .*, got 'softsign'"):
+        _activate("softsign", np.zeros((2, 3)))
+
+
+def test_mlp_needs_one_activation_per_hidden_layer():
+    Ws = [np.ones((2, 3)), np.ones((3, 1)), np.ones((1, 1))]
+    bs = [np.ones(3), np.ones(1), np.ones(1)]
+    with pytest.raises(ValueError, match=r"^3 layers need 2 activations, got 1$"):
+        manual.mlp_loss_and_grads(Ws, bs, np.ones((4, 2)), np.zeros(4, dtype=int), ["relu"],
+                                  "softmax_loss")
+
+
+def test_unpack_rejects_a_theta_of_the_wrong_size():
+    from manual._packing import unpack
+
+    with pytest.raises(ValueError, match=r"^theta has 7 entries; the shapes \[\(2, 3\)\] need 6$"):
+        unpack(np.zeros(7), [(2, 3)])
