@@ -65,19 +65,22 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
     elapsed = time.perf_counter() - started
     written = write_class_report(args.out, documents)
     table = Table(title=f"bpcheck grade: {args.submissions}")
-    for column in ("submission", "score", "passed", "failed", "note"):
-        table.add_column(column, justify="right" if column in ("score", "passed", "failed")
+    counted = ("passed", "failed", "missing")
+    for column in ("submission", "score", *counted, "note"):
+        table.add_column(column, justify="right" if column == "score" or column in counted
                          else "left")
     for name in sorted(documents):
         document = documents[name]
         data = (document.get("extra_data") or {}).get("bpcheck") or {}
         functions = data.get("functions") or {}
         total = sum(f.get("max_score", 0) for f in functions.values())
-        passed = sum(f.get("status") in ("passed", "warning") for f in functions.values())
+        statuses = [f.get("status") for f in functions.values()]
+        passed = sum(s in ("passed", "warning") for s in statuses)
+        missing = statuses.count("missing")
         note = ("skipped: graded before (--force to regrade)" if name not in graded_now else
                 (data.get("load_error") or "")[:60])
         table.add_row(name, f"{document.get('score', 0):.2f}/{total:g}", str(passed),
-                      str(len(functions) - passed), escape(note))
+                      str(len(statuses) - passed - missing), str(missing), escape(note))
     console.print(table)
     if ignored:
         console.print(f"[dim]ignored (not a folder or .py file): {', '.join(ignored)}[/]")
