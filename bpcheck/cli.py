@@ -82,39 +82,64 @@ def _table(rows, title: str, console: Console) -> None:
         console.print(f"[dim]not defined (not checked): {', '.join(missing)}[/]")
 
 
-def _run_layers(names, path, examples, profile, shrink, jobs, console) -> list:
+def _warm_up(path: str | None) -> None:
+    """Import JAX and the engine, and load the file, in a worker while the main process does."""
+    _target(path)
+
+
+def _early_pool(jobs: int | None, path: str | None) -> ProcessPoolExecutor | None:
+    """Worker processes started before the main one loads anything: their imports of JAX and of
+    the file (~1.5 s each) overlap the main process's own instead of following it."""
+    workers = jobs or os.cpu_count() or 1
+    if workers < 2:
+        return None
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    for _ in range(workers):
+        pool.submit(_warm_up, path)
+    return pool
+
+
+def _run_layers(names, path, examples, profile, shrink, pool, console) -> list:
     runs = []
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), console=console, transient=True)
     with progress:
         task = progress.add_task("checking", total=len(names))
-        if jobs == 1:
+        if pool is None:
             for name in names:
                 progress.update(task, description=f"checking {name}")
                 runs.extend(_check_layer(name, path, examples, profile, shrink))
                 progress.advance(task)
         else:
-            context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(jobs, mp_context=context) as pool:
-                futures = {pool.submit(_check_layer, n, path, examples, profile, shrink): n
-                           for n in names}
-                for future in as_completed(futures):
-                    runs.extend(future.result())
-                    progress.update(task, description=f"checked {futures[future]}")
-                    progress.advance(task)
+            futures = {pool.submit(_check_layer, n, path, examples, profile, shrink): n
+                       for n in names}
+            for future in as_completed(futures):
+                runs.extend(future.result())
+                progress.update(task, description=f"checked {futures[future]}")
+                progress.advance(task)
     return runs
 
 
 def cmd_check(args: argparse.Namespace, console: Console) -> int:
     from bpcheck import profiles
-    from bpcheck.plugin import PluginError
-    from bpcheck.verdict import verdicts, write_json
 
     if args.examples < 1:
         console.print("[red]error:[/] --examples must be at least 1")
         return 2
     profile = profiles.load(args.profile)
     path = None if args.file is None else str(args.file)
+    pool = None if args.only or args.jobs == 1 else _early_pool(args.jobs, path)
+    try:
+        return _check(args, console, profile, path, pool)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+
+def _check(args, console, profile, path, pool) -> int:
+    from bpcheck.plugin import PluginError
+    from bpcheck.verdict import verdicts, write_json
+
     label = "manual/" if path is None else str(args.file)
     try:
         impl, layers, problems = _target(path)
@@ -141,8 +166,15 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
     names = [layer.name for layer in layers
              if any(n in impl.functions and n not in problems for n in layer.functions)]
     jobs = max(1, min(args.jobs or os.cpu_count() or 1, len(names)))
+    if pool is None and jobs > 1:
+        pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
     started = time.perf_counter()
-    runs = _run_layers(names, path, args.examples, profile, not args.no_shrink, jobs, console)
+    try:
+        runs = _run_layers(names, path, args.examples, profile, not args.no_shrink,
+                           pool if jobs > 1 else None, console)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     elapsed = time.perf_counter() - started
     rows = verdicts(runs, functions, missing, problems)
     _table(rows, f"bpcheck: {label} against jax.vjp and finite differences", console)

@@ -11,7 +11,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import jax
+# XLA's LLVM optimisation passes cost more than they save here: the programs are tiny and run a
+# few hundred times at most, while compiling them is the cold start (level 0: ~10% faster cold,
+# measured on a full cs231n file). No fast-math either way, so results are the same IEEE ones.
+# Set before JAX creates its CPU client; a user's own XLA_FLAGS setting of it wins.
+if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
+                               " --xla_backend_optimization_level=0").strip()
+
+import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_platforms", "cpu")
