@@ -128,7 +128,8 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
         return 2
     profile = profiles.load(args.profile)
     path = None if args.file is None else str(args.file)
-    pool = None if args.only or args.jobs == 1 else _early_pool(args.jobs, path)
+    usable = path is None or (args.file.is_file() and args.file.suffix == ".py")
+    pool = None if args.only or args.jobs == 1 or not usable else _early_pool(args.jobs, path)
     try:
         return _check(args, console, profile, path, pool)
     finally:
