@@ -167,15 +167,16 @@ def _check(args, console, profile, path, pool) -> int:
     names = [layer.name for layer in layers
              if any(n in impl.functions and n not in problems for n in layer.functions)]
     jobs = max(1, min(args.jobs or os.cpu_count() or 1, len(names)))
+    own_pool = None
     if pool is None and jobs > 1:
-        pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
+        pool = own_pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
     started = time.perf_counter()
     try:
         runs = _run_layers(names, path, args.examples, profile, not args.no_shrink,
                            pool if jobs > 1 else None, console)
     finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+        if own_pool is not None:  # an early pool is shut down by the caller that made it
+            own_pool.shutdown(cancel_futures=True)
     elapsed = time.perf_counter() - started
     rows = verdicts(runs, functions, missing, problems)
     _table(rows, f"bpcheck: {label} against jax.vjp and finite differences", console)

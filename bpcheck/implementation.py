@@ -32,13 +32,17 @@ class ImplementationError(Exception):
 class Implementation:
     label: str
     functions: Mapping[str, Callable[..., Any]]
-    #: Each call crosses into another process (a sandbox): checks that only need the true
-    #: function's values (finite differences once the forward is shown right) take the JAX twin's.
-    remote: bool = False
-    #: For a remote implementation: ``paired(forward, backward, args, dout)`` runs the forward and
-    #: then the backward on its cache in one round trip, returning (the forward's result, the
-    #: backward's result or the ImplementationError it raised), or None to go one call at a time.
+    #: Set when each call crosses into another process (a sandbox): ``paired(forward, backward,
+    #: args, dout)`` runs the forward and then the backward on its cache in one round trip,
+    #: returning (the forward's result, the backward's result or the ImplementationError it
+    #: raised), or None to go one call at a time.
     paired: Callable[..., Any] | None = None
+
+    @property
+    def remote(self) -> bool:
+        """Calls are round trips: checks that only need the true function's values (finite
+        differences once the forward is shown right) take the JAX twin's."""
+        return self.paired is not None
 
     def __repr__(self) -> str:
         return f"Implementation({self.label!r}, {len(self.functions)} functions)"
@@ -54,8 +58,7 @@ class Implementation:
 
     def replace(self, **functions: Callable[..., Any]) -> Implementation:
         """A copy with some functions swapped (used to plant bugs in tests)."""
-        return Implementation(f"{self.label} (modified)", {**self.functions, **functions},
-                              self.remote)
+        return Implementation(f"{self.label} (modified)", {**self.functions, **functions})
 
 
 _IMMUTABLE = (int, float, complex, str, bytes, bool, type(None), np.generic)

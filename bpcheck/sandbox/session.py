@@ -108,7 +108,7 @@ class Sandbox:
     @property
     def impl(self) -> Implementation:
         return Implementation(str(self.path), {name: self._proxy(name) for name in self.functions},
-                              remote=True, paired=self._paired)
+                              paired=self._paired)
 
     @property
     def isolation(self) -> str:
@@ -212,10 +212,7 @@ class Sandbox:
             self._stop()
             raise ImplementationError(f"sent a malformed answer while {during}")
         if not answer["ok"]:
-            message = str(answer.get("error"))[:MAX_MESSAGE]
-            # A floating-point warning keeps its cause, so that it is diagnosed as in-process.
-            cause = RuntimeWarning(message) if answer.get("floating_point") is True else None
-            raise ImplementationError(message) from cause
+            raise _child_error(answer)
         return answer
 
     def clone(self, handle: CacheHandle) -> CacheHandle:
@@ -272,21 +269,12 @@ class Sandbox:
         self._spent[forward] = self._spent.get(forward, 0.0) + forward_seconds
         self._spent[backward] = self._spent.get(backward, 0.0) + elapsed - forward_seconds
         result = answer.get("forward")
+        _reject_opaque(forward, result)
         if "backward_error" in answer:
-            error = answer["backward_error"] if isinstance(answer["backward_error"], dict) else {}
-            message = str(error.get("error"))[:MAX_MESSAGE]
-            cause = RuntimeWarning(message) if error.get("floating_point") is True else None
-            try:
-                raise ImplementationError(message) from cause
-            except ImplementationError as exc:
-                grads: Any = exc
-        else:
-            grads = answer.get("backward")
-        for value, name in ((result, forward), (grads, backward)):
-            opaque = _first_opaque(value)
-            if opaque is not None:
-                raise ImplementationError(f"{name} returned {opaque!r}, which is not an array "
-                                          f"or a number")
+            error = answer["backward_error"]
+            return result, _child_error(error if isinstance(error, dict) else {})
+        grads = answer.get("backward")
+        _reject_opaque(backward, grads)
         return result, grads
 
     def _call(self, name: str, kind: str, args: tuple[Any, ...]) -> Any:
@@ -337,10 +325,7 @@ class Sandbox:
             if isinstance(position, int) and 0 <= position < len(args):
                 _write_back(args[position], after)
         result = answer.get("result")
-        opaque = _first_opaque(result)
-        if opaque is not None:
-            raise ImplementationError(f"{name} returned {opaque!r}, which is not an array or a "
-                                      f"number")
+        _reject_opaque(name, result)
         for out_path, position, arg_path in answer.get("aliases") or []:
             try:
                 source = _at(args[position], arg_path)
@@ -365,6 +350,22 @@ def _exit_status(status: int | None) -> str:
         hint = " — out of memory?" if -status == 9 else ""
         return f"killed by {name}{hint}"
     return f"exit status {status}"
+
+
+def _child_error(answer: dict) -> ImplementationError:
+    """The error a child's failure answer reports. A floating-point warning keeps it as its
+    cause, so that it is diagnosed as it would be in-process."""
+    message = str(answer.get("error"))[:MAX_MESSAGE]
+    error = ImplementationError(message)
+    if answer.get("floating_point") is True:
+        error.__cause__ = RuntimeWarning(message)
+    return error
+
+
+def _reject_opaque(name: str, value: Any) -> None:
+    opaque = _first_opaque(value)
+    if opaque is not None:
+        raise ImplementationError(f"{name} returned {opaque!r}, which is not an array or a number")
 
 
 def _first_opaque(value: Any) -> wire.Opaque | None:

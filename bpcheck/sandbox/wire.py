@@ -14,7 +14,9 @@ the header's ``nd`` nodes point into (``off``, ``len``).
 
 from __future__ import annotations
 
+import collections
 import json
+import keyword
 import math
 import struct
 
@@ -240,9 +242,6 @@ _RECORD_TYPES: dict[tuple[str, tuple[str, ...]], type] = {}
 
 def Record(name: str, fields: list[str], items: list):
     """A named tuple standing for the child's own (same name and fields, plain values)."""
-    import collections
-    import keyword
-
     key = (name, tuple(fields))
     if key not in _RECORD_TYPES:
         valid = (all(f.isidentifier() and not keyword.iskeyword(f) for f in (name, *fields))
