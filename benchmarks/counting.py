@@ -57,20 +57,24 @@ class CallCounter:
 
 @contextmanager
 def reference_calls() -> Iterator[Counter]:
-    """Count bpcheck's JAX twin evaluations (``reference_vjp`` and ``reference_forward``) made by
-    the battery and the diagnosis while the block runs."""
+    """Count bpcheck's JAX twin evaluations made by the battery and the diagnosis while the block
+    runs: ``reference_vjp`` calls, and ``reference_forward`` points (finite differences evaluate
+    the twin at all of an example's stencil points in one vectorised call; each point counts)."""
     from bpcheck import autodiff, checks, diagnose
 
     counts: Counter = Counter()
     # The battery's reference at an example's own point goes through autodiff.expected (computed
     # once per example), which calls autodiff.reference_vjp.
-    patched = [(autodiff, "reference_vjp"), (checks, "reference_forward"),
+    patched = [(autodiff, "reference_vjp"), (checks, "reference_forward_stacked"),
                (diagnose, "reference_vjp")]
     originals = [getattr(module, name) for module, name in patched]
 
     def counting(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
         def counted(*args: Any, **kwargs: Any) -> Any:
-            counts[name] += 1
+            if name == "reference_forward_stacked":  # (layer, args, stacked): one per point
+                counts["reference_forward"] += len(args[2][0])
+            else:
+                counts[name] += 1
             return function(*args, **kwargs)
         return counted
 

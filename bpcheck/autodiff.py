@@ -51,23 +51,30 @@ def _program(layer: Layer, treedef: Any, static: tuple, kind: str) -> Callable[.
         leaves = [fixed[i] if i in fixed else next(values) for i in range(n_leaves)]
         return list(jax.tree_util.tree_unflatten(treedef, leaves))
 
+    def at(args, primals):
+        """The twin with the differentiable arguments replaced by ``primals``."""
+        full = list(args)
+        for position, primal in zip(differentiable, primals):
+            full[position] = primal
+        return reference(*full)
+
     if kind == "forward":
 
         def program(dynamic):
             return reference(*rebuild(dynamic))
 
+    elif kind == "stacked":
+
+        def program(dynamic, stacked):
+            args = rebuild(dynamic)
+            return jax.vmap(lambda *primals: at(args, primals))(*stacked)
+
     else:
 
         def program(dynamic, dout):
             args = rebuild(dynamic)
-
-            def at(*primals):
-                full = list(args)
-                for position, primal in zip(differentiable, primals):
-                    full[position] = primal
-                return reference(*full)
-
-            out, pullback = jax.vjp(at, *(args[p] for p in differentiable))
+            out, pullback = jax.vjp(lambda *primals: at(args, primals),
+                                    *(args[p] for p in differentiable))
             return out, pullback(dout)
 
     program = jax.jit(program)
@@ -102,6 +109,15 @@ def reference_forward(layer: Layer, args: tuple[Any, ...]) -> np.ndarray:
     """The twin's output alone (used when an implementation's own forward cannot be trusted)."""
     treedef, static, dynamic = _split(args)
     return np.asarray(_program(layer, treedef, static, "forward")(dynamic))
+
+
+def reference_forward_stacked(layer: Layer, args: tuple[Any, ...],
+                              stacked: list[np.ndarray]) -> np.ndarray:
+    """The twin's outputs at many points in one call: ``stacked[i]`` is (K, *shape of the i-th
+    differentiable argument), the other arguments are ``args``'; the result is (K, *out shape).
+    One program per shape and K (finite differences keep K a function of the shape)."""
+    treedef, static, dynamic = _split(args)
+    return np.asarray(_program(layer, treedef, static, "stacked")(dynamic, stacked))
 
 
 _SHAPES: dict[Hashable, tuple[int, ...]] = {}

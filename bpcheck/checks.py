@@ -12,7 +12,7 @@ from typing import Any, Callable
 import numpy as np
 
 from bpcheck import finite_diff
-from bpcheck.autodiff import expected as expected_at, output_shape, reference_forward
+from bpcheck.autodiff import expected as expected_at, output_shape, reference_forward_stacked
 from bpcheck.diagnose import (
     batch_size, diagnose_exception, diagnose_non_finite, diagnose_precision, diagnose_shape,
     diagnose_values,
@@ -20,11 +20,12 @@ from bpcheck.diagnose import (
 )
 from bpcheck.findings import Finding
 from bpcheck.implementation import (
-    Implementation, ImplementationError, backward, call, evaluate, forward, fresh,
+    Evaluation, Implementation, ImplementationError, backward_result, call, evaluations, forward,
+    fresh, gradients_of, output_of,
 )
 from bpcheck.layer import Layer
 from bpcheck.strategies import Example
-from bpcheck.tolerances import FD_ELEMENTWISE_MAX, FD_MEANINGFUL, FD_SAFETY, compare
+from bpcheck.tolerances import FD_ELEMENTWISE_MAX, FD_MEANINGFUL, FD_SAFETY, FD_STEP, compare
 
 
 class Fail(Exception):
@@ -66,8 +67,20 @@ def _arg_shape(ex: Example, position: int) -> tuple[int, ...]:
 # ---------------------------------------------------------------- forward and backward vs JAX
 
 
+def evaluated(layer: Layer, impl: Implementation, ex: Example) -> Evaluation:
+    """The implementation's forward and backward at the example's own arguments and dout, called
+    once per example and implementation: the forward, vjp, finite-difference and shape checks all
+    judge these same calls (a sandboxed call is a round trip; an in-process one is not free)."""
+    kept = ex.__dict__.get("_evaluated")
+    if kept is None or kept[0] is not impl:
+        douts = [] if layer.is_loss else [ex.dout]
+        kept = (impl, evaluations(layer, impl, [(ex.args, douts)])[0])
+        object.__setattr__(ex, "_evaluated", kept)
+    return kept[1]
+
+
 def forward_matches(layer: Layer, impl: Implementation, ex: Example) -> float:
-    out, _ = forward(layer, impl, ex.args)
+    out = output_of(layer, evaluated(layer, impl, ex))
     expected, _ = expected_at(layer, ex)
     _same_shape(out, expected.shape, f"{layer.forward_name}'s output")
     result = compare(out, expected, layer.tolerance)
@@ -81,7 +94,7 @@ def forward_matches(layer: Layer, impl: Implementation, ex: Example) -> float:
 
 def backward_matches_vjp(layer: Layer, impl: Implementation, ex: Example) -> float:
     """Every gradient equals jax.vjp's; a difference only at kinks is a warning (a convention)."""
-    _, grads = evaluate(layer, impl, ex.args, ex.dout)
+    grads = gradients_of(layer, evaluated(layer, impl, ex))
     _, expected = expected_at(layer, ex)
     n = batch_size(layer, ex.args)
     problems, diagnoses, conventions, worst = [], [], [], 0.0
@@ -117,55 +130,75 @@ def _diagnose_against_jax(layer: Layer, ex: Example, grads, expected) -> str | N
 # ---------------------------------------------------------------- finite differences
 
 
-def _scalar_function(layer: Layer, impl: Implementation, ex: Example, trust_own_forward: bool):
-    """phi(args) -> (value, magnitude): ⟨dout, forward(args)⟩ for a layer, the loss for a loss."""
+def _measure(layer: Layer, impl: Implementation, ex: Example, directions: list,
+             own_forward: bool) -> list[finite_diff.Estimate]:
+    """Finite-difference estimates along each direction of phi = ⟨dout, forward(args)⟩ (the loss,
+    for a loss), with the magnitude of its terms for the rounding bound. ``own_forward``: the
+    implementation's forward, called at each stencil point; else the JAX twin, all points in one
+    vectorised call."""
     weights = np.float64(1.0) if ex.dout is None else ex.dout
     scale = 1.0 + max(float(np.max(np.abs(ex.args[p]), initial=0.0)) for p in layer.differentiable)
-
-    def phi(args: tuple[Any, ...]) -> tuple[float, float]:
-        out = forward(layer, impl, args)[0] if trust_own_forward else reference_forward(layer, args)
-        return float((weights * out).sum()), float((np.abs(weights) * (np.abs(out) + scale)).sum())
-
-    return phi
+    positions = layer.differentiable
+    if own_forward:
+        outs = [forward(layer, impl, point)[0]
+                for point in finite_diff.stencil(ex.args, positions, directions)]
+    else:
+        outs = reference_forward_stacked(
+            layer, ex.args, finite_diff.stacked_stencil(ex.args, positions, directions))
+    measured = [(float((weights * out).sum()), float((np.abs(weights) * (np.abs(out) + scale)).sum()))
+                for out in outs]
+    return finite_diff.estimates(measured, FD_STEP)
 
 
 def backward_matches_finite_differences(layer: Layer, impl: Implementation, ex: Example) -> float:
-    out, grads = evaluate(layer, impl, ex.args, ex.dout)
+    evaluation = evaluated(layer, impl, ex)
+    grads = gradients_of(layer, evaluation)
     shapes = [_arg_shape(ex, p) for p in layer.differentiable]
     for name, grad, shape in zip(layer.grad_names, grads, shapes):
         _same_shape(grad, shape, name, batch_size(layer, ex.args), gradient=True)
     # Backward is judged on its own: differentiate the JAX twin when the forward is wrong here.
     expected_out, expected_grads = expected_at(layer, ex)
-    own = out.shape == expected_out.shape and compare(out, expected_out, layer.tolerance).ok
-    # A forward shown right here is differentiated as is; in a sandbox, where each call is a
-    # round trip, its JAX twin (equal to it on this example) is evaluated instead: same verdict,
-    # half the calls of a whole check.
-    phi = _scalar_function(layer, impl, ex, trust_own_forward=own and not impl.remote)
+    try:
+        out = output_of(layer, evaluation)
+        own = out.shape == expected_out.shape and compare(out, expected_out, layer.tolerance).ok
+    except ImplementationError:
+        own = False
     positions = layer.differentiable
     rng = np.random.default_rng(ex.draw.seed ^ 0x5EED)
+    # Candidate directions: a random one, then (on a tiny input, or near a kink) unit directions,
+    # entry by entry; on a large input near a kink, a random FD_ELEMENTWISE_MAX of the entries
+    # (all of them would cost O(parameters) calls on a realistic network). Those whose stencil
+    # touches a kink are not judged.
     direction = finite_diff.random_direction(shapes, rng)
-
-    verdicts = []  # (what, analytic, estimate)
     near_kink = finite_diff.crosses_kink(layer.kinks, ex.args, positions, direction)
-    if not near_kink:
-        estimate = finite_diff.directional(phi, ex.args, positions, direction)
-        analytic = sum(float(np.sum(g * v)) for g, v in zip(grads, direction))
-        verdicts.append(("along a random direction", analytic, estimate))
+    candidates = [("along a random direction", None, direction)]
     entries = sum(int(np.prod(s)) for s in shapes)
     if near_kink or entries <= FD_ELEMENTWISE_MAX:
-        # Entry by entry; on a large input near a kink, a random FD_ELEMENTWISE_MAX of them
-        # (all of them would cost O(parameters) calls on a realistic network).
         units = [(i, index) for i, shape in enumerate(shapes) for index in np.ndindex(*shape)]
         if entries > FD_ELEMENTWISE_MAX:
             units = [units[k] for k in sorted(rng.choice(entries, FD_ELEMENTWISE_MAX, False))]
-        for i, index in units:
-            unit = finite_diff.unit_direction(shapes, i, index)
-            if finite_diff.crosses_kink(layer.kinks, ex.args, positions, unit):
-                continue
-            estimate = finite_diff.directional(phi, ex.args, positions, unit)
-            verdicts.append((f"{layer.grad_names[i]}{list(index)}", float(grads[i][index]), estimate))
-    if not verdicts:
+        candidates += [(f"{layer.grad_names[i]}{list(index)}", (i, index),
+                        finite_diff.unit_direction(shapes, i, index)) for i, index in units]
+    judged = [not (near_kink if entry is None else
+                   finite_diff.crosses_kink(layer.kinks, ex.args, positions, v))
+              for _, entry, v in candidates]
+    if not any(judged):
         raise Skip("every entry is within a finite-difference step of a kink")
+    # A forward shown right here is differentiated as is, at the judged points only. Otherwise,
+    # and in a sandbox (where each call is a round trip), its JAX twin (equal to it on this
+    # example) is evaluated at every candidate's points in one call: a count that depends only
+    # on the shape, so one compiled program per shape.
+    own_forward = own and not impl.remote
+    if own_forward:
+        candidates = [c for c, keep in zip(candidates, judged) if keep]
+        judged = [True] * len(candidates)
+    found = _measure(layer, impl, ex, [v for _, _, v in candidates], own_forward)
+    verdicts = []  # (what, analytic, estimate)
+    for (what, entry, v), keep, estimate in zip(candidates, judged, found):
+        if keep:
+            analytic = (sum(float(np.sum(g * d)) for g, d in zip(grads, v)) if entry is None
+                        else float(grads[entry[0]][entry[1]]))
+            verdicts.append((what, analytic, estimate))
 
     worst_error, failures = 0.0, []
     for what, analytic, estimate in verdicts:
@@ -197,17 +230,20 @@ def _is_float64_array(value: Any) -> bool:
 
 
 def shapes_and_dtypes(layer: Layer, impl: Implementation, ex: Example) -> None:
-    result = call(impl, layer.forward_name, *fresh(ex.args))
+    evaluation = evaluated(layer, impl, ex)
+    result = evaluation.forward
+    if isinstance(result, ImplementationError):
+        raise result
     if not isinstance(result, (tuple, list)) or len(result) != 2:
         raise Fail(f"{layer.forward_name} must return a pair, got {type(result).__name__}",
                    function=layer.forward_name)
-    first, second = result
+    first = result[0]
     expected = output_shape(layer, ex.args)
     if np.shape(first) != expected:
         what = "loss must be a scalar" if layer.is_loss else "output must have shape"
         raise Fail(f"{layer.forward_name}: {what} {expected}, got shape {np.shape(first)}",
                    function=layer.forward_name)
-    raw = second if layer.is_loss else call(impl, layer.backward_name, fresh(ex.dout), second)
+    raw = backward_result(layer, evaluation)
     if len(layer.grad_names) == 1 and not isinstance(raw, (tuple, list)):
         raw = (raw,)
     elif not isinstance(raw, (tuple, list)) or len(raw) != len(layer.grad_names):
@@ -283,12 +319,13 @@ def no_mutation_or_aliasing(layer: Layer, impl: Implementation, ex: Example) -> 
 
 
 def linear_in_dout(layer: Layer, impl: Implementation, ex: Example) -> float:
-    _, cache = forward(layer, impl, ex.args)
     rng = np.random.default_rng(ex.draw.seed ^ 0x11EA)
     d1, d2 = ex.dout, rng.standard_normal(ex.dout.shape)
     a, b = rng.uniform(-2.0, 2.0, size=2)
-    g1, g2, g12, g0 = (backward(layer, impl, d, fresh(cache))
-                       for d in (d1, d2, a * d1 + b * d2, np.zeros_like(d1)))
+    # One forward, then the backward on a copy of its cache for each dout.
+    (evaluation,) = evaluations(layer, impl, [(ex.args, [d1, d2, a * d1 + b * d2,
+                                                         np.zeros_like(d1)])])
+    g1, g2, g12, g0 = (gradients_of(layer, evaluation, k) for k in range(4))
     worst = 0.0
     for name, x1, x2, x12, x0 in zip(layer.grad_names, g1, g2, g12, g0):
         _same_shape(x12, x1.shape, name)
@@ -307,17 +344,18 @@ def consistent_over_the_batch(layer: Layer, impl: Implementation, ex: Example) -
     """Rows computed one example at a time (each with batch size 1) equal the batch's rows;
     parameter gradients are the sum of the per-example ones; a loss is the mean of its rows."""
     n = np.shape(ex.args[layer.batched[0]])[0]
-    full_out, full_grads = evaluate(layer, impl, ex.args, ex.dout)
+    full = evaluated(layer, impl, ex)
+    full_out, full_grads = output_of(layer, full), gradients_of(layer, full)
+    singles = [(tuple(a[i:i + 1] if p in layer.batched else a for p, a in enumerate(ex.args)),
+                [] if ex.dout is None else [ex.dout[i:i + 1]]) for i in range(n)]
     # Rows of batched gradients are kept to be stacked; parameter gradients are summed as they
     # come (a list of N copies of a large dw would cost N times its memory).
     outs: list[np.ndarray] = []
     rows: dict[int, list[np.ndarray]] = {k: [] for k, p in enumerate(layer.differentiable)
                                          if p in layer.batched}
     totals: dict[int, np.ndarray] = {}
-    for i in range(n):
-        single = tuple(a[i:i + 1] if p in layer.batched else a for p, a in enumerate(ex.args))
-        out_i, grads_i = evaluate(layer, impl, single,
-                                  None if ex.dout is None else ex.dout[i:i + 1])
+    for i, evaluation in enumerate(evaluations(layer, impl, singles)):
+        out_i, grads_i = output_of(layer, evaluation), gradients_of(layer, evaluation)
         outs.append(out_i)
         for k, grad in enumerate(grads_i):
             if k in rows:

@@ -14,7 +14,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -32,17 +32,16 @@ class ImplementationError(Exception):
 class Implementation:
     label: str
     functions: Mapping[str, Callable[..., Any]]
-    #: Set when each call crosses into another process (a sandbox): ``paired(forward, backward,
-    #: args, dout)`` runs the forward and then the backward on its cache in one round trip,
-    #: returning (the forward's result, the backward's result or the ImplementationError it
-    #: raised), or None to go one call at a time.
-    paired: Callable[..., Any] | None = None
+    #: Set when each call crosses into another process (a sandbox): ``batched(forward, backward,
+    #: requests)`` runs what ``evaluations`` describes in one round trip and returns its list of
+    #: ``Evaluation``, or None to go one call at a time.
+    batched: Callable[..., Any] | None = None
 
     @property
     def remote(self) -> bool:
         """Calls are round trips: checks that only need the true function's values (finite
         differences once the forward is shown right) take the JAX twin's."""
-        return self.paired is not None
+        return self.batched is not None
 
     def __repr__(self) -> str:
         return f"Implementation({self.label!r}, {len(self.functions)} functions)"
@@ -165,20 +164,88 @@ def backward(layer: Layer, impl: Implementation, dout: np.ndarray, cache: Any) -
     return grads_of(layer, call(impl, layer.backward_name, dout, cache))
 
 
+@dataclass(frozen=True)
+class Evaluation:
+    """What one forward call and the backward calls on its cache returned, not yet validated.
+
+    ``forward``: the forward's return value ((out, cache), or (loss, grads) for a loss; a remote
+    forward's cache is None), or the ImplementationError it raised. ``backwards``: one return value
+    or ImplementationError per dout (none for a loss, or when the forward gave no cache).
+    """
+
+    forward: Any
+    backwards: tuple[Any, ...] = ()
+
+
+def evaluations(
+    layer: Layer, impl: Implementation, requests: Sequence[tuple[tuple[Any, ...], Sequence[Any]]]
+) -> list[Evaluation]:
+    """For each ``(args, douts)``: the forward on a copy of args, then (for a layer) the backward
+    on each dout, each on a copy of that forward's cache, the last on the cache itself. A remote
+    implementation does them all in one round trip."""
+    backward_name = None if layer.is_loss else layer.backward_name
+    if impl.batched is not None:
+        answer = impl.batched(layer.forward_name, backward_name,
+                              [(fresh(args), [fresh(d) for d in douts]) for args, douts in requests])
+        if answer is not None:
+            return answer
+    return [_evaluate_here(layer, impl, args, douts) for args, douts in requests]
+
+
+def _evaluate_here(layer: Layer, impl: Implementation, args: tuple[Any, ...],
+                   douts: Sequence[Any]) -> Evaluation:
+    try:
+        raw = call(impl, layer.forward_name, *fresh(args))
+    except ImplementationError as exc:
+        return Evaluation(exc)
+    if layer.is_loss or not isinstance(raw, (tuple, list)) or len(raw) != 2:
+        return Evaluation(raw)
+    # The output as returned: a backward that edits its cache in place must not change the
+    # output judged when the two are one array (that edit is the mutation check's to report).
+    first = fresh(raw[0])
+    backwards: list[Any] = []
+    for k, dout in enumerate(douts):
+        cache = raw[1] if k == len(douts) - 1 else fresh(raw[1])
+        try:
+            backwards.append(call(impl, layer.backward_name, fresh(dout), cache))
+        except ImplementationError as exc:
+            backwards.append(exc)
+    return Evaluation((first, raw[1]), tuple(backwards))
+
+
+def forward_result(layer: Layer, evaluation: Evaluation) -> tuple[Any, Any]:
+    """The forward's pair, as returned; ImplementationError if it raised or is not a pair."""
+    if isinstance(evaluation.forward, ImplementationError):
+        raise evaluation.forward
+    return _pair(evaluation.forward, layer.forward_name, *(
+        ("loss", ", ".join(layer.grad_names)) if layer.is_loss else ("out", "cache")))
+
+
+def output_of(layer: Layer, evaluation: Evaluation) -> np.ndarray:
+    """The forward's output (the loss, for a loss) as a float64 array."""
+    out, _ = forward_result(layer, evaluation)
+    return as_array(out, f"{layer.forward_name}'s {'loss' if layer.is_loss else 'out'}")
+
+
+def backward_result(layer: Layer, evaluation: Evaluation, k: int = 0) -> Any:
+    """What the backward returned for the k-th dout (a loss's own gradients), as returned."""
+    _, second = forward_result(layer, evaluation)
+    if layer.is_loss:
+        return second
+    raw = evaluation.backwards[k]
+    if isinstance(raw, ImplementationError):
+        raise raw
+    return raw
+
+
+def gradients_of(layer: Layer, evaluation: Evaluation, k: int = 0) -> tuple[np.ndarray, ...]:
+    """The gradients for the k-th dout, one float64 array per differentiable argument."""
+    return grads_of(layer, backward_result(layer, evaluation, k))
+
+
 def evaluate(
     layer: Layer, impl: Implementation, args: tuple[Any, ...], dout: np.ndarray | None
 ) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
     """The implementation's output and gradients for one example (forward then backward)."""
-    if impl.paired is not None and not layer.is_loss:
-        answer = impl.paired(layer.forward_name, layer.backward_name, fresh(args), fresh(dout))
-        if answer is not None:
-            raw_forward, raw_backward = answer
-            out, _ = _pair(raw_forward, layer.forward_name, "out", "cache")
-            out = as_array(out, f"{layer.forward_name}'s out")
-            if isinstance(raw_backward, ImplementationError):
-                raise raw_backward
-            return out, grads_of(layer, raw_backward)
-    out, second = forward(layer, impl, args)
-    if layer.is_loss:
-        return out, grads_of(layer, second)
-    return out, backward(layer, impl, fresh(dout), second)
+    (evaluation,) = evaluations(layer, impl, [(args, [] if layer.is_loss else [dout])])
+    return output_of(layer, evaluation), gradients_of(layer, evaluation)

@@ -196,18 +196,39 @@ def main():
                 caches[new_id] = LookupError(f"the cache could not be copied: {exc!r}")
         for old_id in stale:
             caches.pop(old_id, None)
-        if kind == "pair":  # a forward, then its backward on that forward's cache
-            forward_args, dout, backward = raw_args
-            started = perf_counter()
-            ok, result = run(name, forward_args)
-            if not ok or type(result) not in (tuple, list) or len(result) != 2:
-                reply({"ok": True, "forward": result} if ok else result)
-                continue
-            forward_seconds = perf_counter() - started
-            ok, grads = run(backward, (dout, result[1]))
-            answer = {"ok": True, "forward": (result[0], None), "forward_seconds": forward_seconds}
-            answer.update({"backward": grads} if ok else {"backward_error": grads})
-            reply(answer)
+        if kind == "pairs":  # forwards, each then its backward on copies of its cache
+            backward, items = raw_args
+            results, forward_seconds = [], 0.0
+            for forward_args, douts in items:
+                started = perf_counter()
+                ok, result = run(name, forward_args)
+                forward_seconds += perf_counter() - started
+                if not ok:
+                    results.append({"forward_error": result})
+                    continue
+                if backward is None or type(result) not in (tuple, list) or len(result) != 2:
+                    results.append({"forward": result})  # a loss's (loss, grads), or off-protocol
+                    continue
+                try:  # the output as returned, before a backward can edit it in place
+                    first = copy.deepcopy(result[0])
+                except BaseException as exc:
+                    first = f"an output that cannot be copied: {exc!r}"
+                grads = []
+                for k, dout in enumerate(douts):
+                    try:
+                        cache = result[1] if k == len(douts) - 1 else copy.deepcopy(result[1])
+                    except BaseException as exc:
+                        grads.append({"ok": False, "error": f"the cache of {name} could not be "
+                                                            f"copied: {exc!r}"})
+                        continue
+                    ok, answer = run(backward, (dout, cache))
+                    grads.append({"ok": True, "result": answer} if ok else answer)
+                results.append({"forward": (first, None), "backward": grads})
+            try:
+                reply({"ok": True, "results": results, "forward_seconds": forward_seconds})
+            except BaseException as exc:
+                reply({"ok": False, "error": f"{name} returned something that cannot be read: "
+                                             f"{type(exc).__name__}: {exc}"})
             continue
         args = tuple(resolve(a) for a in raw_args)
         cache_used = args[1] if kind == "backward" else None

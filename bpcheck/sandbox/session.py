@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from bpcheck.implementation import Implementation, ImplementationError
+from bpcheck.implementation import Evaluation, Implementation, ImplementationError
 from bpcheck.layer import Layer
 from bpcheck.sandbox import process, wire
 from bpcheck.sandbox.child import HANDLE
@@ -108,7 +108,7 @@ class Sandbox:
     @property
     def impl(self) -> Implementation:
         return Implementation(str(self.path), {name: self._proxy(name) for name in self.functions},
-                              paired=self._paired)
+                              batched=self._batched)
 
     @property
     def isolation(self) -> str:
@@ -238,24 +238,27 @@ class Sandbox:
         call_in_sandbox.__name__ = name
         return call_in_sandbox
 
-    def _paired(self, forward: str, backward: str, args: tuple[Any, ...], dout: Any):
-        """A forward and then its backward on that forward's cache, in one round trip: (what the
-        forward returned, what the backward returned or the ImplementationError it raised), or
-        None when the two must go one by one (one of them is out, or a pair crashed before and
-        only separate calls can tell which function did it)."""
-        if self._pairs_off or forward in self._dead or backward in self._dead:
+    def _batched(self, forward: str, backward: str | None, requests: list) -> list | None:
+        """``implementation.evaluations`` in one round trip: for each (args, douts), the forward
+        and then, for a layer, the backward on each dout, each on its own copy of that forward's
+        cache (which stays in the child). None when the calls must go one by one: one of the
+        functions is out, or a batch crashed before and only separate calls can tell which
+        function did it."""
+        names = (forward,) if backward is None else (forward, backward)
+        if self._pairs_off or any(name in self._dead for name in names):
             return None
         left = self.limits.submission_seconds - (time.monotonic() - self._started)
-        budget = self.limits.function_seconds - max(self._spent.get(forward, 0.0),
-                                                    self._spent.get(backward, 0.0))
-        seconds = min(self.limits.call_seconds, budget, left)
+        budget = self.limits.function_seconds - max(self._spent.get(n, 0.0) for n in names)
+        calls = sum(1 + (len(douts) if backward else 0) for _, douts in requests)
+        seconds = min(self.limits.call_seconds * calls, budget, left)
         if seconds <= 0:
             return None
         started = time.monotonic()
-        message = ("call", forward, "pair", (tuple(self._outgoing(a) for a in args),
-                                             self._outgoing(dout), backward))
+        items = [(tuple(self._outgoing(a) for a in args), [self._outgoing(d) for d in douts])
+                 for args, douts in requests]
+        during = f"running {forward}" + (f" then {backward}" if backward else "")
         try:
-            answer = self._request(message, seconds, f"running {forward} then {backward}")
+            answer = self._request(("call", forward, "pairs", (backward, items)), seconds, during)
         except ImplementationError:
             if self._child is None:
                 self._pairs_off = True
@@ -265,17 +268,42 @@ class Sandbox:
             elapsed = time.monotonic() - started
         forward_seconds = answer.get("forward_seconds")
         forward_seconds = min(max(forward_seconds, 0.0), elapsed) if isinstance(
-            forward_seconds, float) else 0.0
+            forward_seconds, float) else elapsed
         self._spent[forward] = self._spent.get(forward, 0.0) + forward_seconds
-        self._spent[backward] = self._spent.get(backward, 0.0) + elapsed - forward_seconds
-        result = answer.get("forward")
-        _reject_opaque(forward, result)
-        if "backward_error" in answer:
-            error = answer["backward_error"]
-            return result, _child_error(error if isinstance(error, dict) else {})
-        grads = answer.get("backward")
-        _reject_opaque(backward, grads)
-        return result, grads
+        if backward is not None:
+            self._spent[backward] = self._spent.get(backward, 0.0) + elapsed - forward_seconds
+        results = answer.get("results")
+        if not isinstance(results, list) or len(results) != len(requests) or not all(
+                isinstance(r, dict) for r in results):
+            self._stop()
+            raise ImplementationError(f"sent a malformed answer while {during}")
+        return [self._evaluation(forward, backward, r) for r in results]
+
+    def _evaluation(self, forward: str, backward: str | None, entry: dict) -> Evaluation:
+        if "forward_error" in entry:
+            return Evaluation(self._failed(forward, entry["forward_error"]))
+        result = entry.get("forward")
+        try:
+            _reject_opaque(forward, result)
+        except ImplementationError as exc:
+            return Evaluation(exc)
+        backwards = []
+        for raw in entry.get("backward") or []:
+            if not isinstance(raw, dict) or raw.get("ok") is not True:
+                backwards.append(self._failed(backward, raw))
+                continue
+            try:
+                _reject_opaque(backward, raw.get("result"))
+                backwards.append(raw.get("result"))
+            except ImplementationError as exc:
+                backwards.append(exc)
+        return Evaluation(result, tuple(backwards))
+
+    def _failed(self, name: str | None, answer: Any) -> ImplementationError:
+        error = _child_error(answer if isinstance(answer, dict) else {})
+        if name is not None:
+            self._errors[name] = str(error)
+        return error
 
     def _call(self, name: str, kind: str, args: tuple[Any, ...]) -> Any:
         if name in self._dead:
