@@ -20,8 +20,8 @@ from bpcheck.diagnose import (
 )
 from bpcheck.findings import Finding
 from bpcheck.implementation import (
-    Evaluation, Implementation, ImplementationError, backward_result, call, evaluations, forward,
-    fresh, gradients_of, output_of,
+    Evaluation, Implementation, ImplementationError, backward_result, evaluations, forward,
+    gradients_of, output_of,
 )
 from bpcheck.layer import Layer
 from bpcheck.strategies import Example
@@ -67,20 +67,50 @@ def _arg_shape(ex: Example, position: int) -> tuple[int, ...]:
 # ---------------------------------------------------------------- forward and backward vs JAX
 
 
-def evaluated(layer: Layer, impl: Implementation, ex: Example) -> Evaluation:
-    """The implementation's forward and backward at the example's own arguments and dout, called
-    once per example and implementation: the forward, vjp, finite-difference and shape checks all
-    judge these same calls (a sandboxed call is a round trip; an in-process one is not free)."""
+@dataclass(frozen=True)
+class Evaluated:
+    """Every call the battery makes on one example, made together (one round trip in a sandbox):
+    ``full`` is the forward at the example's arguments, then the backward on dout and on the
+    linearity check's douts (``LINEARITY_DOUTS`` of them in all); ``singles`` are the batch
+    check's rows, one example each."""
+
+    full: Evaluation
+    singles: tuple[Evaluation, ...]
+
+
+LINEARITY_DOUTS = 4
+
+
+def _linear_combination(ex: Example) -> tuple[list[np.ndarray], float, float]:
+    """dout, a second dout d2, a·dout + b·d2 and zero, with the a and b used."""
+    rng = np.random.default_rng(ex.draw.seed ^ 0x11EA)
+    d1, d2 = ex.dout, rng.standard_normal(ex.dout.shape)
+    a, b = rng.uniform(-2.0, 2.0, size=2)
+    return [d1, d2, a * d1 + b * d2, np.zeros_like(d1)], float(a), float(b)
+
+
+def _rows(layer: Layer, ex: Example) -> list[tuple[tuple[Any, ...], list[Any]]]:
+    """The batch check's requests: each row of the batch alone (batch size 1)."""
+    n = np.shape(ex.args[layer.batched[0]])[0]
+    return [(tuple(a[i:i + 1] if p in layer.batched else a for p, a in enumerate(ex.args)),
+             [] if ex.dout is None else [ex.dout[i:i + 1]]) for i in range(n)]
+
+
+def evaluated(layer: Layer, impl: Implementation, ex: Example) -> Evaluated:
+    """The implementation's calls on this example, made once per example and implementation and
+    shared by every check: a sandboxed call is a round trip, and an in-process one is not free."""
     kept = ex.__dict__.get("_evaluated")
     if kept is None or kept[0] is not impl:
-        douts = [] if layer.is_loss else [ex.dout]
-        kept = (impl, evaluations(layer, impl, [(ex.args, douts)])[0])
+        douts = [] if layer.is_loss else _linear_combination(ex)[0]
+        rows = _rows(layer, ex) if layer.batched else []
+        full, *singles = evaluations(layer, impl, [(ex.args, douts), *rows])
+        kept = (impl, Evaluated(full, tuple(singles)))
         object.__setattr__(ex, "_evaluated", kept)
     return kept[1]
 
 
 def forward_matches(layer: Layer, impl: Implementation, ex: Example) -> float:
-    out = output_of(layer, evaluated(layer, impl, ex))
+    out = output_of(layer, evaluated(layer, impl, ex).full)
     expected, _ = expected_at(layer, ex)
     _same_shape(out, expected.shape, f"{layer.forward_name}'s output")
     result = compare(out, expected, layer.tolerance)
@@ -94,7 +124,7 @@ def forward_matches(layer: Layer, impl: Implementation, ex: Example) -> float:
 
 def backward_matches_vjp(layer: Layer, impl: Implementation, ex: Example) -> float:
     """Every gradient equals jax.vjp's; a difference only at kinks is a warning (a convention)."""
-    grads = gradients_of(layer, evaluated(layer, impl, ex))
+    grads = gradients_of(layer, evaluated(layer, impl, ex).full)
     _, expected = expected_at(layer, ex)
     n = batch_size(layer, ex.args)
     problems, diagnoses, conventions, worst = [], [], [], 0.0
@@ -151,7 +181,7 @@ def _measure(layer: Layer, impl: Implementation, ex: Example, directions: list,
 
 
 def backward_matches_finite_differences(layer: Layer, impl: Implementation, ex: Example) -> float:
-    evaluation = evaluated(layer, impl, ex)
+    evaluation = evaluated(layer, impl, ex).full
     grads = gradients_of(layer, evaluation)
     shapes = [_arg_shape(ex, p) for p in layer.differentiable]
     for name, grad, shape in zip(layer.grad_names, grads, shapes):
@@ -230,7 +260,7 @@ def _is_float64_array(value: Any) -> bool:
 
 
 def shapes_and_dtypes(layer: Layer, impl: Implementation, ex: Example) -> None:
-    evaluation = evaluated(layer, impl, ex)
+    evaluation = evaluated(layer, impl, ex).full
     result = evaluation.forward
     if isinstance(result, ImplementationError):
         raise result
@@ -264,68 +294,35 @@ def shapes_and_dtypes(layer: Layer, impl: Implementation, ex: Example) -> None:
             raise Fail(f"{name} has dtype {grad.dtype}, expected float64")
 
 
-def _unchanged(before: Any, after: Any) -> bool:
-    if isinstance(before, np.ndarray):
-        return (isinstance(after, np.ndarray) and before.shape == after.shape
-                and np.array_equal(before, after, equal_nan=True))
-    if isinstance(before, dict):
-        return (isinstance(after, dict) and before.keys() == after.keys()
-                and all(_unchanged(before[k], after[k]) for k in before))
-    if isinstance(before, (tuple, list)):
-        return (type(before) is type(after) and len(before) == len(after)
-                and all(_unchanged(b, a) for b, a in zip(before, after)))
-    try:
-        return bool(before == after)
-    except Exception:
-        return before is after
-
-
-def _arrays_in(value: Any):
-    if isinstance(value, np.ndarray):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _arrays_in(item)
-    elif isinstance(value, (tuple, list)):
-        for item in value:
-            yield from _arrays_in(item)
-
-
 def no_mutation_or_aliasing(layer: Layer, impl: Implementation, ex: Example) -> None:
-    given = fresh(ex.args)
-    out, second = call(impl, layer.forward_name, *given)
-    for position, (before, after) in enumerate(zip(ex.args, given)):
-        if position not in layer.mutable and not _unchanged(before, after):
+    evaluation = evaluated(layer, impl, ex).full
+    if isinstance(evaluation.forward, ImplementationError):
+        raise evaluation.forward
+    for position in evaluation.changed:
+        if position not in layer.mutable:
             raise Fail(f"{layer.forward_name} modified its argument {layer.arg_names[position]} "
                        f"in place", function=layer.forward_name)
-    if layer.is_loss:
-        grads, upstream = second, None
-    else:
-        upstream, snapshot = fresh(ex.dout), fresh(second)
-        grads = call(impl, layer.backward_name, upstream, second)
-        if not _unchanged(ex.dout, upstream):
-            raise Fail(f"{layer.backward_name} modified dout (the upstream gradient) in place")
-        if not _unchanged(snapshot, second):
-            raise Fail(f"{layer.backward_name} modified the cache in place")
-    grads = grads if isinstance(grads, (tuple, list)) else (grads,)
-    for name, grad in zip(layer.grad_names, grads):
-        if not isinstance(grad, np.ndarray):
-            continue
-        if upstream is not None and np.shares_memory(grad, upstream):
+    if not evaluation.audits:
+        return
+    if not layer.is_loss:
+        backward_result(layer, evaluation)  # raises what the backward raised
+    audit = evaluation.audits[0]
+    if audit.dout_changed:
+        raise Fail(f"{layer.backward_name} modified dout (the upstream gradient) in place")
+    if audit.cache_changed:
+        raise Fail(f"{layer.backward_name} modified the cache in place")
+    for index, source in audit.aliases:
+        name = layer.grad_names[index] if index < len(layer.grad_names) else f"gradient {index}"
+        if source == "dout":
             raise Fail(f"{name} shares memory with dout: it must be a new array")
-        for position, arg in enumerate(given):
-            if any(np.shares_memory(grad, a) for a in _arrays_in(arg)):
-                raise Fail(f"{name} shares memory with the input {layer.arg_names[position]}")
+        what = layer.arg_names[source] if 0 <= source < len(layer.arg_names) else source
+        raise Fail(f"{name} shares memory with the input {what}")
 
 
 def linear_in_dout(layer: Layer, impl: Implementation, ex: Example) -> float:
-    rng = np.random.default_rng(ex.draw.seed ^ 0x11EA)
-    d1, d2 = ex.dout, rng.standard_normal(ex.dout.shape)
-    a, b = rng.uniform(-2.0, 2.0, size=2)
-    # One forward, then the backward on a copy of its cache for each dout.
-    (evaluation,) = evaluations(layer, impl, [(ex.args, [d1, d2, a * d1 + b * d2,
-                                                         np.zeros_like(d1)])])
-    g1, g2, g12, g0 = (gradients_of(layer, evaluation, k) for k in range(4))
+    _, a, b = _linear_combination(ex)
+    evaluation = evaluated(layer, impl, ex).full
+    g1, g2, g12, g0 = (gradients_of(layer, evaluation, k) for k in range(LINEARITY_DOUTS))
     worst = 0.0
     for name, x1, x2, x12, x0 in zip(layer.grad_names, g1, g2, g12, g0):
         _same_shape(x12, x1.shape, name)
@@ -344,17 +341,15 @@ def consistent_over_the_batch(layer: Layer, impl: Implementation, ex: Example) -
     """Rows computed one example at a time (each with batch size 1) equal the batch's rows;
     parameter gradients are the sum of the per-example ones; a loss is the mean of its rows."""
     n = np.shape(ex.args[layer.batched[0]])[0]
-    full = evaluated(layer, impl, ex)
-    full_out, full_grads = output_of(layer, full), gradients_of(layer, full)
-    singles = [(tuple(a[i:i + 1] if p in layer.batched else a for p, a in enumerate(ex.args)),
-                [] if ex.dout is None else [ex.dout[i:i + 1]]) for i in range(n)]
+    calls = evaluated(layer, impl, ex)
+    full_out, full_grads = output_of(layer, calls.full), gradients_of(layer, calls.full)
     # Rows of batched gradients are kept to be stacked; parameter gradients are summed as they
     # come (a list of N copies of a large dw would cost N times its memory).
     outs: list[np.ndarray] = []
     rows: dict[int, list[np.ndarray]] = {k: [] for k, p in enumerate(layer.differentiable)
                                          if p in layer.batched}
     totals: dict[int, np.ndarray] = {}
-    for i, evaluation in enumerate(evaluations(layer, impl, singles)):
+    for i, evaluation in enumerate(calls.singles):
         out_i, grads_i = output_of(layer, evaluation), gradients_of(layer, evaluation)
         outs.append(out_i)
         for k, grad in enumerate(grads_i):

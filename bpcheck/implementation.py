@@ -165,24 +165,40 @@ def backward(layer: Layer, impl: Implementation, dout: np.ndarray, cache: Any) -
 
 
 @dataclass(frozen=True)
+class Audit:
+    """What one backward call did besides answering: edited its dout or its cache in place,
+    returned gradients that are the memory of dout or of a forward argument (``aliases``: pairs
+    (index of the gradient, "dout" or the argument's position))."""
+
+    dout_changed: bool = False
+    cache_changed: bool = False
+    aliases: tuple[tuple[int, str | int], ...] = ()
+
+
+@dataclass(frozen=True)
 class Evaluation:
     """What one forward call and the backward calls on its cache returned, not yet validated.
 
-    ``forward``: the forward's return value ((out, cache), or (loss, grads) for a loss; a remote
-    forward's cache is None), or the ImplementationError it raised. ``backwards``: one return value
-    or ImplementationError per dout (none for a loss, or when the forward gave no cache).
+    ``forward``: the forward's return value as it returned it ((out, cache), or (loss, grads) for
+    a loss; a remote forward's cache is None), or the ImplementationError it raised. ``changed``:
+    the positions of the arguments the forward edited in place. ``backwards``: one return value or
+    ImplementationError per dout (none for a loss, or when the forward gave no cache), each with
+    its ``Audit`` (a loss has one audit, of the gradients it returned).
     """
 
     forward: Any
+    changed: tuple[int, ...] = ()
     backwards: tuple[Any, ...] = ()
+    audits: tuple[Audit, ...] = ()
 
 
 def evaluations(
     layer: Layer, impl: Implementation, requests: Sequence[tuple[tuple[Any, ...], Sequence[Any]]]
 ) -> list[Evaluation]:
     """For each ``(args, douts)``: the forward on a copy of args, then (for a layer) the backward
-    on each dout, each on a copy of that forward's cache, the last on the cache itself. A remote
-    implementation does them all in one round trip."""
+    on each dout, each on a copy of that forward's cache, the last on the cache itself; with what
+    each call edited in place or aliased. A remote implementation does them all in one round
+    trip."""
     backward_name = None if layer.is_loss else layer.backward_name
     if impl.batched is not None:
         answer = impl.batched(layer.forward_name, backward_name,
@@ -194,23 +210,83 @@ def evaluations(
 
 def _evaluate_here(layer: Layer, impl: Implementation, args: tuple[Any, ...],
                    douts: Sequence[Any]) -> Evaluation:
+    given = fresh(args)
     try:
-        raw = call(impl, layer.forward_name, *fresh(args))
+        raw = call(impl, layer.forward_name, *given)
     except ImplementationError as exc:
         return Evaluation(exc)
+    changed = tuple(p for p, (before, after) in enumerate(zip(args, given))
+                    if not unchanged(before, after))
     if layer.is_loss or not isinstance(raw, (tuple, list)) or len(raw) != 2:
-        return Evaluation(raw)
+        return Evaluation(raw, changed, audits=(_aliases(raw, None, given),))
     # The output as returned: a backward that edits its cache in place must not change the
-    # output judged when the two are one array (that edit is the mutation check's to report).
+    # output judged when the two are one array (that edit is reported by its audit).
     first = fresh(raw[0])
     backwards: list[Any] = []
+    audits: list[Audit] = []
     for k, dout in enumerate(douts):
         cache = raw[1] if k == len(douts) - 1 else fresh(raw[1])
+        upstream, snapshot = fresh(dout), fresh(cache)
         try:
-            backwards.append(call(impl, layer.backward_name, fresh(dout), cache))
+            grads = call(impl, layer.backward_name, upstream, cache)
         except ImplementationError as exc:
             backwards.append(exc)
-    return Evaluation((first, raw[1]), tuple(backwards))
+            audits.append(Audit())
+            continue
+        backwards.append(grads)
+        found = _aliases(grads, upstream, given)
+        audits.append(Audit(not unchanged(dout, upstream), not unchanged(snapshot, cache),
+                            found.aliases))
+    return Evaluation((first, raw[1]), changed, tuple(backwards), tuple(audits))
+
+
+def _aliases(grads: Any, upstream: Any, given: tuple[Any, ...]) -> Audit:
+    """The gradients (a loss: its (loss, grads) pair's grads) that share memory with dout or an
+    argument."""
+    if upstream is None:  # a loss: the gradients are the second of its pair
+        grads = grads[1] if isinstance(grads, (tuple, list)) and len(grads) == 2 else ()
+    grads = grads if isinstance(grads, (tuple, list)) else (grads,)
+    found: list[tuple[int, str | int]] = []
+    for i, grad in enumerate(grads):
+        if not isinstance(grad, np.ndarray):
+            continue
+        if upstream is not None and np.shares_memory(grad, upstream):
+            found.append((i, "dout"))
+            continue
+        for position, arg in enumerate(given):
+            if any(np.shares_memory(grad, a) for a in arrays_in(arg)):
+                found.append((i, position))
+                break
+    return Audit(aliases=tuple(found))
+
+
+def unchanged(before: Any, after: Any) -> bool:
+    """Whether ``after`` holds what ``before`` held (arrays by value, containers by structure)."""
+    if isinstance(before, np.ndarray):
+        return (isinstance(after, np.ndarray) and before.shape == after.shape
+                and np.array_equal(before, after, equal_nan=True))
+    if isinstance(before, dict):
+        return (isinstance(after, dict) and before.keys() == after.keys()
+                and all(unchanged(before[k], after[k]) for k in before))
+    if isinstance(before, (tuple, list)):
+        return (type(before) is type(after) and len(before) == len(after)
+                and all(unchanged(b, a) for b, a in zip(before, after)))
+    try:
+        return bool(before == after)
+    except Exception:
+        return before is after
+
+
+def arrays_in(value: Any):
+    """Every ndarray inside nested tuples, lists and dicts."""
+    if isinstance(value, np.ndarray):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from arrays_in(item)
+    elif isinstance(value, (tuple, list)):
+        for item in value:
+            yield from arrays_in(item)
 
 
 def forward_result(layer: Layer, evaluation: Evaluation) -> tuple[Any, Any]:

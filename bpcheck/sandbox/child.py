@@ -183,6 +183,61 @@ def main():
                            "floating_point": isinstance(exc, (RuntimeWarning,
                                                               FloatingPointError))}
 
+    def aliases(grads, upstream, given):
+        """[index of a gradient, "dout" or the argument's position] for gradients that share
+        memory with dout or a forward argument."""
+        grads = grads if type(grads) in (tuple, list) else (grads,)
+        found = []
+        for i, grad in enumerate(grads):
+            if not isinstance(grad, ndarray):
+                continue
+            if upstream is not None and isinstance(upstream, ndarray) and shares_memory(
+                    grad, upstream):
+                found.append([i, "dout"])
+                continue
+            for position, arg in enumerate(given):
+                if any(shares_memory(grad, leaf) for _, leaf in leaves(arg)):
+                    found.append([i, position])
+                    break
+        return found
+
+    def pairs(name, backward, forward_args, douts):
+        """One forward and the backward on each dout (each on a copy of the cache, the last on
+        the cache itself), with what each edited in place or aliased."""
+        before = [state(a) for a in forward_args]
+        started = perf_counter()
+        ok, result = run(name, forward_args)
+        seconds = perf_counter() - started
+        if not ok:
+            return {"forward_error": result, "seconds": seconds}
+        changed = [i for i, (a, b) in enumerate(zip(forward_args, before)) if state(a) != b]
+        if backward is None or type(result) not in (tuple, list) or len(result) != 2:
+            # a loss's (loss, grads), or an answer off the protocol, returned as it is
+            audits = [{"aliases": aliases(result[1], None, forward_args)}] if (
+                backward is None and type(result) in (tuple, list) and len(result) == 2) else []
+            return {"forward": result, "changed": changed, "audits": audits, "seconds": seconds}
+        try:  # the output as returned, before a backward can edit it in place
+            first = copy.deepcopy(result[0])
+        except BaseException as exc:
+            first = f"an output that cannot be copied: {exc!r}"
+        grads, audits = [], []
+        for k, dout in enumerate(douts):
+            try:
+                cache = result[1] if k == len(douts) - 1 else copy.deepcopy(result[1])
+                dout_before, cache_before = state(dout), digest(cache)
+            except BaseException as exc:
+                grads.append({"ok": False, "error": f"the cache of {name} could not be "
+                                                    f"copied: {exc!r}"})
+                audits.append({})
+                continue
+            ok, answer = run(backward, (dout, cache))
+            grads.append({"ok": True, "result": answer} if ok else answer)
+            audits.append({"dout_changed": state(dout) != dout_before,
+                           "cache_changed": digest(cache) != cache_before,
+                           "aliases": aliases(answer, dout, forward_args) if ok else []})
+        return {"forward": (first, None), "changed": changed, "backward": grads,
+                "audits": audits, "seconds": seconds}
+
     while True:
         try:
             request = conn.recv()
@@ -200,30 +255,8 @@ def main():
             backward, items = raw_args
             results, forward_seconds = [], 0.0
             for forward_args, douts in items:
-                started = perf_counter()
-                ok, result = run(name, forward_args)
-                forward_seconds += perf_counter() - started
-                if not ok:
-                    results.append({"forward_error": result})
-                    continue
-                if backward is None or type(result) not in (tuple, list) or len(result) != 2:
-                    results.append({"forward": result})  # a loss's (loss, grads), or off-protocol
-                    continue
-                try:  # the output as returned, before a backward can edit it in place
-                    first = copy.deepcopy(result[0])
-                except BaseException as exc:
-                    first = f"an output that cannot be copied: {exc!r}"
-                grads = []
-                for k, dout in enumerate(douts):
-                    try:
-                        cache = result[1] if k == len(douts) - 1 else copy.deepcopy(result[1])
-                    except BaseException as exc:
-                        grads.append({"ok": False, "error": f"the cache of {name} could not be "
-                                                            f"copied: {exc!r}"})
-                        continue
-                    ok, answer = run(backward, (dout, cache))
-                    grads.append({"ok": True, "result": answer} if ok else answer)
-                results.append({"forward": (first, None), "backward": grads})
+                results.append(pairs(name, backward, forward_args, douts))
+                forward_seconds += results[-1].pop("seconds")
             try:
                 reply({"ok": True, "results": results, "forward_seconds": forward_seconds})
             except BaseException as exc:

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from bpcheck.implementation import Evaluation, Implementation, ImplementationError
+from bpcheck.implementation import Audit, Evaluation, Implementation, ImplementationError
 from bpcheck.layer import Layer
 from bpcheck.sandbox import process, wire
 from bpcheck.sandbox.child import HANDLE
@@ -287,6 +287,7 @@ class Sandbox:
             _reject_opaque(forward, result)
         except ImplementationError as exc:
             return Evaluation(exc)
+        changed = tuple(p for p in entry.get("changed") or [] if type(p) is int)
         backwards = []
         for raw in entry.get("backward") or []:
             if not isinstance(raw, dict) or raw.get("ok") is not True:
@@ -297,7 +298,8 @@ class Sandbox:
                 backwards.append(raw.get("result"))
             except ImplementationError as exc:
                 backwards.append(exc)
-        return Evaluation(result, tuple(backwards))
+        audits = tuple(_audit(a) for a in entry.get("audits") or [])
+        return Evaluation(result, changed, tuple(backwards), audits)
 
     def _failed(self, name: str | None, answer: Any) -> ImplementationError:
         error = _child_error(answer if isinstance(answer, dict) else {})
@@ -367,6 +369,16 @@ class Sandbox:
         elif kind == "backward" and len(args) == 2 and isinstance(args[1], CacheHandle):
             args[1].state = state
         return result
+
+
+def _audit(answer: Any) -> Audit:
+    """A child's report of what a backward edited or aliased, keeping only well-formed facts."""
+    if not isinstance(answer, dict):
+        return Audit()
+    aliases = tuple((index, source) for index, source in (
+        item for item in answer.get("aliases") or [] if isinstance(item, list) and len(item) == 2)
+        if type(index) is int and (source == "dout" or type(source) is int))
+    return Audit(answer.get("dout_changed") is True, answer.get("cache_changed") is True, aliases)
 
 
 def _exit_status(status: int | None) -> str:
