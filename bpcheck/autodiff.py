@@ -82,14 +82,39 @@ def _program(layer: Layer, treedef: Any, static: tuple, kind: str) -> Callable[.
     return program
 
 
+#: Smallest size bucket of an elementwise layer's flattened input (see ``Layer.elementwise``):
+#: every input of the default strategies fits in it, so each such layer compiles one program.
+BUCKET_MIN = 64
+
+
+def _padded(values: Any) -> np.ndarray:
+    """The entries of ``values``, flattened and zero-padded to a power of two ≥ BUCKET_MIN."""
+    flat = np.asarray(values, dtype=np.float64).ravel()
+    padded = np.zeros(max(BUCKET_MIN, 1 << max(flat.size - 1, 0).bit_length()))
+    padded[:flat.size] = flat
+    return padded
+
+
+def _unpadded(values: Any, shape: tuple[int, ...]) -> np.ndarray:
+    return np.asarray(values)[:int(np.prod(shape))].reshape(shape)
+
+
 def reference_vjp(
     layer: Layer, args: tuple[Any, ...], dout: np.ndarray | float | None
 ) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
     """The twin's output and ``jax.vjp`` of it against dout (1.0 for a loss)."""
-    treedef, static, dynamic = _split(args)
     cotangent = np.float64(1.0) if dout is None else np.asarray(dout, dtype=np.float64)
-    out, grads = _program(layer, treedef, static, "vjp")(dynamic, cotangent)
+    if layer.elementwise:  # padded entries have a zero dout: they change no gradient
+        shape = np.shape(args[0])
+        out, (dx,) = _vjp(layer, (_padded(args[0]), *args[1:]), _padded(cotangent))
+        return _unpadded(out, shape), (_unpadded(dx, shape),)
+    out, grads = _vjp(layer, args, cotangent)
     return np.asarray(out), tuple(np.asarray(g) for g in grads)
+
+
+def _vjp(layer: Layer, args: tuple[Any, ...], cotangent: np.ndarray):
+    treedef, static, dynamic = _split(args)
+    return _program(layer, treedef, static, "vjp")(dynamic, cotangent)
 
 
 def expected(layer: Layer, example: Any) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
@@ -116,6 +141,10 @@ def reference_forward_stacked(layer: Layer, args: tuple[Any, ...],
     """The twin's outputs at many points in one call: ``stacked[i]`` is (K, *shape of the i-th
     differentiable argument), the other arguments are ``args``'; the result is (K, *out shape).
     One program per shape and K (finite differences keep K a function of the shape)."""
+    if layer.elementwise:  # the points' entries, side by side, are one elementwise input
+        (points,) = stacked
+        out = reference_forward(layer, (_padded(points), *args[1:]))
+        return _unpadded(out, points.shape)
     treedef, static, dynamic = _split(args)
     return np.asarray(_program(layer, treedef, static, "stacked")(dynamic, stacked))
 
@@ -125,6 +154,8 @@ _SHAPES: dict[Hashable, tuple[int, ...]] = {}
 
 def output_shape(layer: Layer, args: tuple[Any, ...]) -> tuple[int, ...]:
     """The twin's output shape, found by tracing (no compilation), cached per input shape."""
+    if layer.elementwise:
+        return tuple(np.shape(args[0]))
     treedef, static, dynamic = _split(args)
     key = (layer.reference, treedef, static, tuple((a.shape, a.dtype.str) for a in dynamic))
     shape = _SHAPES.get(key)

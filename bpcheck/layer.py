@@ -48,6 +48,12 @@ class Layer:
     mutable: tuple[int, ...] = ()
     #: Tolerance for analytic comparisons; override only with a reason written beside it.
     tolerance: Tolerance = ANALYTIC
+    #: The twin maps each entry of its first argument to the same entry of its output, and its
+    #: other arguments are constants (relu, leaky_relu's alpha, sigmoid …). Its reference is then
+    #: computed on the entries flattened and zero-padded to a size bucket, so that one compiled
+    #: program serves every shape (a compilation costs ~0.1 s; a padded entry, nothing). Used by:
+    #: the reference side (``autodiff``).
+    elementwise: bool = False
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():
@@ -64,6 +70,9 @@ class Layer:
                 )
         if not self.differentiable:
             raise RegistryError(f"{self.name}: at least one argument must be differentiable")
+        if self.elementwise and self.differentiable != (0,):
+            raise RegistryError(f"{self.name}: an elementwise layer differentiates its first "
+                                f"argument only")
         if not self.magnitudes or any(m <= 0 for m in self.magnitudes):
             raise RegistryError(f"{self.name}: magnitudes must be positive")
 

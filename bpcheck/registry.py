@@ -70,12 +70,12 @@ def _layernorm_args(d: Dims, v: Values):
 
 REGISTRY: tuple[Layer, ...] = (
     Layer("affine", reference.affine, _affine_args, differentiable=(0, 1, 2), batched=(0,)),
-    Layer("relu", reference.relu, _elementwise_args, kinks=at_zero),
-    Layer("leaky_relu", reference.leaky_relu, _leaky_relu_args, kinks=at_zero),
-    Layer("elu", reference.elu, _elu_args, kinks=at_zero, magnitudes=LARGE),
-    Layer("sigmoid", reference.sigmoid, _elementwise_args, magnitudes=LARGE),
-    Layer("tanh", reference.tanh, _elementwise_args, magnitudes=LARGE),
-    Layer("softplus", reference.softplus, _elementwise_args, magnitudes=LARGE),
+    Layer("relu", reference.relu, _elementwise_args, kinks=at_zero, elementwise=True),
+    Layer("leaky_relu", reference.leaky_relu, _leaky_relu_args, kinks=at_zero, elementwise=True),
+    Layer("elu", reference.elu, _elu_args, kinks=at_zero, magnitudes=LARGE, elementwise=True),
+    Layer("sigmoid", reference.sigmoid, _elementwise_args, magnitudes=LARGE, elementwise=True),
+    Layer("tanh", reference.tanh, _elementwise_args, magnitudes=LARGE, elementwise=True),
+    Layer("softplus", reference.softplus, _elementwise_args, magnitudes=LARGE, elementwise=True),
     Layer("softmax", reference.softmax, _last_axis_args, magnitudes=LARGE),
     Layer("log_softmax", reference.log_softmax, _last_axis_args, magnitudes=LARGE),
     Layer("softmax_loss", reference.softmax_loss, _logits_labels, batched=(0, 1), magnitudes=LARGE),

@@ -1,0 +1,61 @@
+"""The reference side's shortcuts change nothing: an elementwise layer's reference, computed on
+flattened, zero-padded entries (one compiled program for every shape), equals the reference
+computed on the arguments as they are."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from bpcheck import autodiff
+from bpcheck.layer import RegistryError
+from bpcheck.registry import REGISTRY, layer_named
+from bpcheck.strategies import Dims, Draw, build_example
+
+ELEMENTWISE = [layer for layer in REGISTRY if layer.elementwise]
+
+
+def test_the_activations_are_marked_elementwise():
+    assert {layer.name for layer in ELEMENTWISE} >= {"relu", "leaky_relu", "elu", "sigmoid",
+                                                     "tanh", "softplus"}
+
+
+@pytest.mark.parametrize("layer", ELEMENTWISE, ids=lambda layer: layer.name)
+@pytest.mark.parametrize("n, trailing", [(1, ()), (5, (3,)), (5, (2, 3))])
+def test_padded_reference_equals_the_plain_one(layer, n, trailing):
+    ex = build_example(layer, Draw(Dims(n, 3, 4, 4, trailing, False), 1.0, True, 11))
+    plain = dataclasses.replace(layer, elementwise=False)
+    out, (dx,) = autodiff.reference_vjp(layer, ex.args, ex.dout)
+    plain_out, (plain_dx,) = autodiff.reference_vjp(plain, ex.args, ex.dout)
+    assert out.shape == plain_out.shape == ex.args[0].shape and dx.shape == plain_dx.shape
+    np.testing.assert_allclose(out, plain_out, rtol=1e-15, atol=0)
+    np.testing.assert_allclose(dx, plain_dx, rtol=1e-15, atol=0)
+    assert autodiff.output_shape(layer, ex.args) == autodiff.output_shape(plain, ex.args)
+
+
+def test_stacked_points_of_an_elementwise_layer_equal_the_plain_ones():
+    layer = layer_named("softplus")
+    plain = dataclasses.replace(layer, elementwise=False)
+    ex = build_example(layer, Draw(Dims(5, 3, 4, 4, (2, 3), False), 1.0, False, 5))
+    points = [np.random.default_rng(0).standard_normal((8, 5, 2, 3))]
+    np.testing.assert_allclose(autodiff.reference_forward_stacked(layer, ex.args, points),
+                               autodiff.reference_forward_stacked(plain, ex.args, points),
+                               rtol=1e-15, atol=0)
+
+
+def test_one_program_serves_every_shape_of_an_elementwise_layer():
+    tanh = layer_named("tanh").reference
+    layer = dataclasses.replace(layer_named("tanh"), reference=lambda x: tanh(x))  # its own programs
+    for n, trailing in [(1, ()), (5, ()), (1, (3,)), (5, (2, 3))]:
+        ex = build_example(layer, Draw(Dims(n, 3, 4, 4, trailing, False), 1.0, False, 2))
+        autodiff.reference_vjp(layer, ex.args, ex.dout)
+    programs = [p for key, p in autodiff._PROGRAMS.items()
+                if key[0] is layer.reference and key[-1] == "vjp"]
+    assert sum(p._cache_size() for p in programs) == 1
+
+
+def test_an_elementwise_record_differentiates_its_first_argument_only():
+    with pytest.raises(RegistryError, match="elementwise"):
+        dataclasses.replace(layer_named("leaky_relu"), elementwise=True, differentiable=(0, 1))
