@@ -82,16 +82,34 @@ def _program(layer: Layer, treedef: Any, static: tuple, kind: str) -> Callable[.
     return program
 
 
-#: Smallest size bucket of an elementwise layer's flattened input (see ``Layer.elementwise``):
-#: every input of the default strategies fits in it, so each such layer compiles one program.
+# Fewer shapes, fewer compilations. A layer's reference is computed on padded arguments where
+# padding provably changes nothing: an elementwise layer (``Layer.elementwise``) on its entries
+# flattened and zero-padded; a layer whose rows are independent (``Layer.batched``; not a loss,
+# whose mean couples them) on its batch padded with zero rows, whose dout is zero, so that they
+# add exactly zero to every parameter gradient. Each size goes up to a power of two, at least:
+#: entries of an elementwise input (every input of the default strategies fits: one program)
 BUCKET_MIN = 64
+#: rows of a batch (the default batch sizes 1 and 5 share one program)
+ROWS_MIN = 8
+
+
+def _bucket(size: int, least: int) -> int:
+    return max(least, 1 << max(size - 1, 0).bit_length())
 
 
 def _padded(values: Any) -> np.ndarray:
-    """The entries of ``values``, flattened and zero-padded to a power of two ≥ BUCKET_MIN."""
+    """The entries of ``values``, flattened and zero-padded to their bucket."""
     flat = np.asarray(values, dtype=np.float64).ravel()
-    padded = np.zeros(max(BUCKET_MIN, 1 << max(flat.size - 1, 0).bit_length()))
+    padded = np.zeros(_bucket(flat.size, BUCKET_MIN))
     padded[:flat.size] = flat
+    return padded
+
+
+def _padded_rows(values: Any, rows: int) -> np.ndarray:
+    """``values`` with zero rows appended along axis 0, up to ``rows``."""
+    values = np.asarray(values)
+    padded = np.zeros((rows, *values.shape[1:]), dtype=values.dtype)
+    padded[:len(values)] = values
     return padded
 
 
@@ -108,6 +126,14 @@ def reference_vjp(
         shape = np.shape(args[0])
         out, (dx,) = _vjp(layer, (_padded(args[0]), *args[1:]), _padded(cotangent))
         return _unpadded(out, shape), (_unpadded(dx, shape),)
+    if layer.batched and not layer.is_loss:  # zero rows with a zero dout change no gradient
+        n = np.shape(args[layer.batched[0]])[0]
+        rows = _bucket(n, ROWS_MIN)
+        padded = tuple(_padded_rows(a, rows) if p in layer.batched else a
+                       for p, a in enumerate(args))
+        out, grads = _vjp(layer, padded, _padded_rows(cotangent, rows))
+        return np.asarray(out)[:n], tuple(np.asarray(g)[:n] if p in layer.batched else np.asarray(g)
+                                          for p, g in zip(layer.differentiable, grads))
     out, grads = _vjp(layer, args, cotangent)
     return np.asarray(out), tuple(np.asarray(g) for g in grads)
 

@@ -1,6 +1,7 @@
 """The reference side's shortcuts change nothing: an elementwise layer's reference, computed on
-flattened, zero-padded entries (one compiled program for every shape), equals the reference
-computed on the arguments as they are."""
+flattened, zero-padded entries (one compiled program for every shape), and a row-independent
+layer's, computed on a batch padded with zero rows, equal the reference computed on the arguments
+as they are."""
 
 from __future__ import annotations
 
@@ -54,6 +55,27 @@ def test_one_program_serves_every_shape_of_an_elementwise_layer():
     programs = [p for key, p in autodiff._PROGRAMS.items()
                 if key[0] is layer.reference and key[-1] == "vjp"]
     assert sum(p._cache_size() for p in programs) == 1
+
+
+ROW_INDEPENDENT = [layer for layer in REGISTRY
+                   if layer.batched and not layer.is_loss and not layer.elementwise]
+
+
+def test_the_row_independent_layers_include_the_protocol_ones():
+    assert {layer.name for layer in ROW_INDEPENDENT} >= {"affine", "softmax", "layernorm"}
+
+
+@pytest.mark.parametrize("layer", ROW_INDEPENDENT, ids=lambda layer: layer.name)
+@pytest.mark.parametrize("n, split", [(1, False), (5, True), (9, False)])
+def test_row_padded_reference_equals_the_plain_one(layer, n, split):
+    ex = build_example(layer, Draw(Dims(n, 4, 3, 4, (), split), 1.0, False, 13))
+    plain = dataclasses.replace(layer, batched=())  # a record whose rows are coupled: no padding
+    found, expected = (autodiff.reference_vjp(r, ex.args, ex.dout) for r in (layer, plain))
+    assert found[0].shape == expected[0].shape
+    np.testing.assert_allclose(found[0], expected[0], rtol=1e-13, atol=1e-15)
+    for grad, ref in zip(found[1], expected[1]):
+        assert grad.shape == ref.shape
+        np.testing.assert_allclose(grad, ref, rtol=1e-13, atol=1e-15)
 
 
 def test_an_elementwise_record_differentiates_its_first_argument_only():
