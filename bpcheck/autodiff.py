@@ -86,11 +86,14 @@ def _program(layer: Layer, treedef: Any, static: tuple, kind: str) -> Callable[.
 # padding provably changes nothing: an elementwise layer (``Layer.elementwise``) on its entries
 # flattened and zero-padded; a layer whose rows are independent (``Layer.batched``; not a loss,
 # whose mean couples them) on its batch padded with zero rows, whose dout is zero, so that they
-# add exactly zero to every parameter gradient. Each size goes up to a power of two, at least:
+# add exactly zero to every parameter gradient; finite differences' points padded with copies of
+# one of them, whose values are dropped. Each size goes up to a power of two, at least:
 #: entries of an elementwise input (every input of the default strategies fits: one program)
 BUCKET_MIN = 64
 #: rows of a batch (the default batch sizes 1 and 5 share one program)
 ROWS_MIN = 8
+#: points evaluated at once by finite differences (4 per direction)
+POINTS_MIN = 4
 
 
 def _bucket(size: int, least: int) -> int:
@@ -171,8 +174,22 @@ def reference_forward_stacked(layer: Layer, args: tuple[Any, ...],
         (points,) = stacked
         out = reference_forward(layer, (_padded(points), *args[1:]))
         return _unpadded(out, points.shape)
+    # K goes up to its bucket with copies of the first point; a row-independent layer's batch
+    # (axis 1 of a stacked argument) gets zero rows, as in ``reference_vjp``.
+    k = len(stacked[0])
+    extra = _bucket(k, POINTS_MIN) - k
+    stacked = [np.concatenate([points, np.repeat(points[:1], extra, axis=0)]) for points in stacked]
+    n = None
+    if layer.batched and not layer.is_loss:
+        n = np.shape(args[layer.batched[0]])[0]
+        rows = _bucket(n, ROWS_MIN)
+        args = tuple(_padded_rows(a, rows) if p in layer.batched else a for p, a in enumerate(args))
+        stacked = [np.stack([_padded_rows(point, rows) for point in points])
+                   if p in layer.batched else points
+                   for p, points in zip(layer.differentiable, stacked)]
     treedef, static, dynamic = _split(args)
-    return np.asarray(_program(layer, treedef, static, "stacked")(dynamic, stacked))
+    out = np.asarray(_program(layer, treedef, static, "stacked")(dynamic, stacked))[:k]
+    return out if n is None else out[:, :n]
 
 
 _SHAPES: dict[Hashable, tuple[int, ...]] = {}

@@ -13,6 +13,7 @@ import numpy as np
 
 from bpcheck import finite_diff
 from bpcheck.autodiff import expected as expected_at, output_shape, reference_forward_stacked
+from bpcheck.calls import LINEARITY_DOUTS, evaluated, linear_combination, stencil_plan
 from bpcheck.diagnose import (
     batch_size, diagnose_exception, diagnose_non_finite, diagnose_precision, diagnose_shape,
     diagnose_values,
@@ -20,12 +21,11 @@ from bpcheck.diagnose import (
 )
 from bpcheck.findings import Finding
 from bpcheck.implementation import (
-    Evaluation, Implementation, ImplementationError, backward_result, evaluations, forward,
-    gradients_of, output_of,
+    Implementation, ImplementationError, backward_result, forward, gradients_of, output_of,
 )
 from bpcheck.layer import Layer
 from bpcheck.strategies import Example
-from bpcheck.tolerances import FD_ELEMENTWISE_MAX, FD_MEANINGFUL, FD_SAFETY, FD_STEP, compare
+from bpcheck.tolerances import FD_MEANINGFUL, FD_SAFETY, FD_STEP, compare
 
 
 class Fail(Exception):
@@ -65,48 +65,6 @@ def _arg_shape(ex: Example, position: int) -> tuple[int, ...]:
 
 
 # ---------------------------------------------------------------- forward and backward vs JAX
-
-
-@dataclass(frozen=True)
-class Evaluated:
-    """Every call the battery makes on one example, made together (one round trip in a sandbox):
-    ``full`` is the forward at the example's arguments, then the backward on dout and on the
-    linearity check's douts (``LINEARITY_DOUTS`` of them in all); ``singles`` are the batch
-    check's rows, one example each."""
-
-    full: Evaluation
-    singles: tuple[Evaluation, ...]
-
-
-LINEARITY_DOUTS = 4
-
-
-def _linear_combination(ex: Example) -> tuple[list[np.ndarray], float, float]:
-    """dout, a second dout d2, a·dout + b·d2 and zero, with the a and b used."""
-    rng = np.random.default_rng(ex.draw.seed ^ 0x11EA)
-    d1, d2 = ex.dout, rng.standard_normal(ex.dout.shape)
-    a, b = rng.uniform(-2.0, 2.0, size=2)
-    return [d1, d2, a * d1 + b * d2, np.zeros_like(d1)], float(a), float(b)
-
-
-def _rows(layer: Layer, ex: Example) -> list[tuple[tuple[Any, ...], list[Any]]]:
-    """The batch check's requests: each row of the batch alone (batch size 1)."""
-    n = np.shape(ex.args[layer.batched[0]])[0]
-    return [(tuple(a[i:i + 1] if p in layer.batched else a for p, a in enumerate(ex.args)),
-             [] if ex.dout is None else [ex.dout[i:i + 1]]) for i in range(n)]
-
-
-def evaluated(layer: Layer, impl: Implementation, ex: Example) -> Evaluated:
-    """The implementation's calls on this example, made once per example and implementation and
-    shared by every check: a sandboxed call is a round trip, and an in-process one is not free."""
-    kept = ex.__dict__.get("_evaluated")
-    if kept is None or kept[0] is not impl:
-        douts = [] if layer.is_loss else _linear_combination(ex)[0]
-        rows = _rows(layer, ex) if layer.batched else []
-        full, *singles = evaluations(layer, impl, [(ex.args, douts), *rows])
-        kept = (impl, Evaluated(full, tuple(singles)))
-        object.__setattr__(ex, "_evaluated", kept)
-    return kept[1]
 
 
 def forward_matches(layer: Layer, impl: Implementation, ex: Example) -> float:
@@ -160,75 +118,47 @@ def _diagnose_against_jax(layer: Layer, ex: Example, grads, expected) -> str | N
 # ---------------------------------------------------------------- finite differences
 
 
-def _measure(layer: Layer, impl: Implementation, ex: Example, directions: list,
-             own_forward: bool) -> list[finite_diff.Estimate]:
-    """Finite-difference estimates along each direction of phi = ⟨dout, forward(args)⟩ (the loss,
-    for a loss), with the magnitude of its terms for the rounding bound. ``own_forward``: the
-    implementation's forward, called at each stencil point; else the JAX twin, all points in one
-    vectorised call."""
+def _phi(layer: Layer, ex: Example, outs) -> list[finite_diff.Estimate]:
+    """Finite-difference estimates, one per direction, from the forward's outputs at its stencil
+    points: phi = ⟨dout, out⟩ (the loss, for a loss), with the magnitude of its terms for the
+    rounding bound."""
     weights = np.float64(1.0) if ex.dout is None else ex.dout
     scale = 1.0 + max(float(np.max(np.abs(ex.args[p]), initial=0.0)) for p in layer.differentiable)
-    positions = layer.differentiable
-    if own_forward:
-        outs = [forward(layer, impl, point)[0]
-                for point in finite_diff.stencil(ex.args, positions, directions)]
-    else:
-        outs = reference_forward_stacked(
-            layer, ex.args, finite_diff.stacked_stencil(ex.args, positions, directions))
     measured = [(float((weights * out).sum()), float((np.abs(weights) * (np.abs(out) + scale)).sum()))
                 for out in outs]
     return finite_diff.estimates(measured, FD_STEP)
 
 
 def backward_matches_finite_differences(layer: Layer, impl: Implementation, ex: Example) -> float:
-    evaluation = evaluated(layer, impl, ex).full
-    grads = gradients_of(layer, evaluation)
-    shapes = [_arg_shape(ex, p) for p in layer.differentiable]
-    for name, grad, shape in zip(layer.grad_names, grads, shapes):
-        _same_shape(grad, shape, name, batch_size(layer, ex.args), gradient=True)
+    calls = evaluated(layer, impl, ex)
+    grads = gradients_of(layer, calls.full)
+    for name, grad, position in zip(layer.grad_names, grads, layer.differentiable):
+        _same_shape(grad, _arg_shape(ex, position), name, batch_size(layer, ex.args),
+                    gradient=True)
     # Backward is judged on its own: differentiate the JAX twin when the forward is wrong here.
     expected_out, expected_grads = expected_at(layer, ex)
     try:
-        out = output_of(layer, evaluation)
+        out = output_of(layer, calls.full)
         own = out.shape == expected_out.shape and compare(out, expected_out, layer.tolerance).ok
     except ImplementationError:
         own = False
-    positions = layer.differentiable
-    rng = np.random.default_rng(ex.draw.seed ^ 0x5EED)
-    # Candidate directions: a random one, then (on a tiny input, or near a kink) unit directions,
-    # entry by entry; on a large input near a kink, a random FD_ELEMENTWISE_MAX of the entries
-    # (all of them would cost O(parameters) calls on a realistic network). Those whose stencil
-    # touches a kink are not judged.
-    direction = finite_diff.random_direction(shapes, rng)
-    near_kink = finite_diff.crosses_kink(layer.kinks, ex.args, positions, direction)
-    candidates = [("along a random direction", None, direction)]
-    entries = sum(int(np.prod(s)) for s in shapes)
-    if near_kink or entries <= FD_ELEMENTWISE_MAX:
-        units = [(i, index) for i, shape in enumerate(shapes) for index in np.ndindex(*shape)]
-        if entries > FD_ELEMENTWISE_MAX:
-            units = [units[k] for k in sorted(rng.choice(entries, FD_ELEMENTWISE_MAX, False))]
-        candidates += [(f"{layer.grad_names[i]}{list(index)}", (i, index),
-                        finite_diff.unit_direction(shapes, i, index)) for i, index in units]
-    judged = [not (near_kink if entry is None else
-                   finite_diff.crosses_kink(layer.kinks, ex.args, positions, v))
-              for _, entry, v in candidates]
-    if not any(judged):
+    plan = stencil_plan(layer, ex)
+    if not plan.judged:
         raise Skip("every entry is within a finite-difference step of a kink")
-    # A forward shown right here is differentiated as is, at the judged points only. Otherwise,
-    # and in a sandbox (where each call is a round trip), its JAX twin (equal to it on this
-    # example) is evaluated at every candidate's points in one call: a count that depends only
-    # on the shape, so one compiled program per shape.
-    own_forward = own and not impl.remote
-    if own_forward:
-        candidates = [c for c, keep in zip(candidates, judged) if keep]
-        judged = [True] * len(candidates)
-    found = _measure(layer, impl, ex, [v for _, _, v in candidates], own_forward)
+    if own and not impl.remote:  # the forward, shown right here, at the judged directions
+        directions = plan.judged
+        outs = [forward(layer, impl, point)[0] for point in plan.points()]
+    else:  # the JAX twin, at every candidate's points in one call (see ``calls``)
+        directions = list(plan.candidates)
+        outs = reference_forward_stacked(layer, ex.args, finite_diff.stacked_stencil(
+            ex.args, layer.differentiable, [d.vectors for d in directions]))
     verdicts = []  # (what, analytic, estimate)
-    for (what, entry, v), keep, estimate in zip(candidates, judged, found):
-        if keep:
-            analytic = (sum(float(np.sum(g * d)) for g, d in zip(grads, v)) if entry is None
-                        else float(grads[entry[0]][entry[1]]))
-            verdicts.append((what, analytic, estimate))
+    for direction, estimate in zip(directions, _phi(layer, ex, outs)):
+        if direction.judged:
+            entry = direction.entry
+            analytic = (float(grads[entry[0]][entry[1]]) if entry is not None else
+                        sum(float(np.sum(g * v)) for g, v in zip(grads, direction.vectors)))
+            verdicts.append((direction.what, analytic, estimate))
 
     worst_error, failures = 0.0, []
     for what, analytic, estimate in verdicts:
@@ -320,7 +250,7 @@ def no_mutation_or_aliasing(layer: Layer, impl: Implementation, ex: Example) -> 
 
 
 def linear_in_dout(layer: Layer, impl: Implementation, ex: Example) -> float:
-    _, a, b = _linear_combination(ex)
+    _, a, b = linear_combination(ex)
     evaluation = evaluated(layer, impl, ex).full
     g1, g2, g12, g0 = (gradients_of(layer, evaluation, k) for k in range(LINEARITY_DOUTS))
     worst = 0.0

@@ -164,8 +164,13 @@ def _check(args, console, profile, path, pool) -> int:
         console.print(f"[bold red]error:[/] {escape(label)} defines none of the protocol functions "
                       f"({', '.join(n for n, _ in functions[:4])}, …)")
         return 1
-    names = [layer.name for layer in layers
-             if any(n in impl.functions and n not in problems for n in layer.functions)]
+    # The layers that compile the most programs go first, so that no worker is left with a long
+    # one at the end: those whose reference cannot be padded to fewer shapes (autodiff), then the
+    # row-independent ones, then the elementwise ones (one program each).
+    checked = [layer for layer in layers
+               if any(n in impl.functions and n not in problems for n in layer.functions)]
+    names = [layer.name for layer in sorted(checked, key=lambda layer: (
+        layer.elementwise, bool(layer.batched) and not layer.is_loss))]
     jobs = max(1, min(args.jobs or os.cpu_count() or 1, len(names)))
     own_pool = None
     if pool is None and jobs > 1:

@@ -39,8 +39,8 @@ class Implementation:
 
     @property
     def remote(self) -> bool:
-        """Calls are round trips: checks that only need the true function's values (finite
-        differences once the forward is shown right) take the JAX twin's."""
+        """Calls are round trips: the battery makes all of an example's calls in one batch (see
+        ``calls``), and finite differences evaluate the JAX twin rather than its forward."""
         return self.batched is not None
 
     def __repr__(self) -> str:

@@ -47,8 +47,9 @@ def test_estimates_keep_the_directions_apart():
     assert [round(e.value, 9) for e in found] == slopes
 
 
-@pytest.mark.parametrize("name", ["affine", "softmax_loss", "batchnorm"])
-def test_the_twin_at_stacked_points_equals_the_twin_at_each_point(name):
+@pytest.mark.parametrize("name", ["affine", "softmax_loss", "batchnorm", "softmax"])
+@pytest.mark.parametrize("count", [2, 3])  # 3 directions: 12 points, padded to 16
+def test_the_twin_at_stacked_points_equals_the_twin_at_each_point(name, count):
     from bpcheck.strategies import Dims, Draw, build_example
 
     layer = layer_named(name)
@@ -56,7 +57,7 @@ def test_the_twin_at_stacked_points_equals_the_twin_at_each_point(name):
     positions = layer.differentiable
     rng = np.random.default_rng(1)
     directions = [finite_diff.random_direction([np.shape(ex.args[p]) for p in positions], rng)
-                  for _ in range(2)]
+                  for _ in range(count)]
     stacked = reference_forward_stacked(
         layer, ex.args, finite_diff.stacked_stencil(ex.args, positions, directions))
     one_by_one = [reference_forward(layer, point)
