@@ -24,7 +24,10 @@ from bpcheck.implementation import (
 )
 from bpcheck.layer import Layer
 from bpcheck.strategies import Example
-from bpcheck.tolerances import FD_ELEMENTWISE_MAX, FD_MEANINGFUL, FD_SAFETY, compare
+from bpcheck.tiers import describe_dtypes, gradient_dtype_ok, in_tier
+from bpcheck.tolerances import (
+    FD_ELEMENTWISE_MAX, FD_MEANINGFUL, FD_SAFETY, compare, tolerance_for,
+)
 
 
 class Fail(Exception):
@@ -70,12 +73,12 @@ def forward_matches(layer: Layer, impl: Implementation, ex: Example) -> float:
     out, _ = forward(layer, impl, ex.args)
     expected, _ = expected_at(layer, ex)
     _same_shape(out, expected.shape, f"{layer.forward_name}'s output")
-    result = compare(out, expected, layer.tolerance)
+    result = compare(out, expected, tolerance_for(layer, ex))
     if not result.ok:
         what = "the loss" if layer.is_loss else "the output"
         raise Fail(f"output differs from the JAX twin: {result.describe()}", result.error,
                    diagnosis=diagnose_non_finite(what, out, expected)
-                   or diagnose_precision(what, out, expected))
+                   or diagnose_precision(what, out, expected, ex.draw.tier))
     return result.error
 
 
@@ -87,11 +90,11 @@ def backward_matches_vjp(layer: Layer, impl: Implementation, ex: Example) -> flo
     problems, diagnoses, conventions, worst = [], [], [], 0.0
     for i, (name, grad, ref) in enumerate(zip(layer.grad_names, grads, expected)):
         _same_shape(grad, ref.shape, name, n, gradient=True)
-        result = compare(grad, ref, layer.tolerance)
+        result = compare(grad, ref, tolerance_for(layer, ex))
         worst = max(worst, result.error)
         if result.ok:
             continue
-        if kink_only(layer, ex, i, grad, ref, layer.tolerance):
+        if kink_only(layer, ex, i, grad, ref, tolerance_for(layer, ex)):
             conventions.append(kink_message(layer, ex, i, grad, ref))
             continue
         problems.append(f"{name} differs from jax.vjp: {result.describe()}")
@@ -107,7 +110,7 @@ def backward_matches_vjp(layer: Layer, impl: Implementation, ex: Example) -> flo
 def _diagnose_against_jax(layer: Layer, ex: Example, grads, expected) -> str | None:
     """The first confident diagnosis among the gradients that differ from jax.vjp's."""
     for i, (grad, ref) in enumerate(zip(grads, expected)):
-        if grad.shape == ref.shape and not compare(grad, ref, layer.tolerance).ok:
+        if grad.shape == ref.shape and not compare(grad, ref, tolerance_for(layer, ex)).ok:
             diagnosis = diagnose_values(layer, ex, i, grad, ref)
             if diagnosis is not None:
                 return diagnosis
@@ -130,13 +133,18 @@ def _scalar_function(layer: Layer, impl: Implementation, ex: Example, trust_own_
 
 
 def backward_matches_finite_differences(layer: Layer, impl: Implementation, ex: Example) -> float:
+    """Not in the float32 tier (``bpcheck.tiers``): a float32 forward cannot be differenced at a
+    float64 step, and the float64 tier already proves the derivation against finite differences."""
+    if ex.draw.tier != "float64":
+        raise Skip("finite differences run in the float64 tier only")
     out, grads = evaluate(layer, impl, ex.args, ex.dout)
     shapes = [_arg_shape(ex, p) for p in layer.differentiable]
     for name, grad, shape in zip(layer.grad_names, grads, shapes):
         _same_shape(grad, shape, name, batch_size(layer, ex.args), gradient=True)
     # Backward is judged on its own: differentiate the JAX twin when the forward is wrong here.
     expected_out, expected_grads = expected_at(layer, ex)
-    own = out.shape == expected_out.shape and compare(out, expected_out, layer.tolerance).ok
+    own = (out.shape == expected_out.shape
+           and compare(out, expected_out, tolerance_for(layer, ex)).ok)
     # A forward shown right here is differentiated as is; in a sandbox, where each call is a
     # round trip, its JAX twin (equal to it on this example) is evaluated instead: same verdict,
     # half the calls of a whole check.
@@ -192,10 +200,6 @@ def backward_matches_finite_differences(layer: Layer, impl: Implementation, ex: 
 # ---------------------------------------------------------------- protocol invariants
 
 
-def _is_float64_array(value: Any) -> bool:
-    return isinstance(value, np.ndarray) and value.dtype == np.float64
-
-
 def shapes_and_dtypes(layer: Layer, impl: Implementation, ex: Example) -> None:
     result = call(impl, layer.forward_name, *fresh(ex.args))
     if not isinstance(result, (tuple, list)) or len(result) != 2:
@@ -217,15 +221,16 @@ def shapes_and_dtypes(layer: Layer, impl: Implementation, ex: Example) -> None:
         if not isinstance(grad, np.ndarray):
             diagnosis = diagnose_shape(name, (), want, batch_size(layer, ex.args)) if isinstance(
                 grad, (float, np.number)) else None
-            raise Fail(f"{name} is {type(grad).__name__}, expected a float64 array of shape {want}",
+            raise Fail(f"{name} is {type(grad).__name__}, expected a "
+                       f"{describe_dtypes(ex.draw.tier)} array of shape {want}",
                        diagnosis=diagnosis)
         if grad.shape != want:
             raise Fail(f"{name} has shape {grad.shape}, expected {want} "
                        f"(the shape of {layer.arg_names[position]})",
                        diagnosis=diagnose_shape(name, grad.shape, want,
                                                 batch_size(layer, ex.args)))
-        if not _is_float64_array(grad):
-            raise Fail(f"{name} has dtype {grad.dtype}, expected float64")
+        if not gradient_dtype_ok(grad, ex.draw.tier):
+            raise Fail(f"{name} has dtype {grad.dtype}, expected {describe_dtypes(ex.draw.tier)}")
 
 
 def _unchanged(before: Any, after: Any) -> bool:
@@ -285,19 +290,20 @@ def no_mutation_or_aliasing(layer: Layer, impl: Implementation, ex: Example) -> 
 def linear_in_dout(layer: Layer, impl: Implementation, ex: Example) -> float:
     _, cache = forward(layer, impl, ex.args)
     rng = np.random.default_rng(ex.draw.seed ^ 0x11EA)
-    d1, d2 = ex.dout, rng.standard_normal(ex.dout.shape)
+    d1, d2 = ex.dout, in_tier(rng.standard_normal(ex.dout.shape), ex.draw.tier)
     a, b = rng.uniform(-2.0, 2.0, size=2)
+    combination = in_tier(a * d1 + b * d2, ex.draw.tier)  # every dout in the example's dtype
     g1, g2, g12, g0 = (backward(layer, impl, d, fresh(cache))
-                       for d in (d1, d2, a * d1 + b * d2, np.zeros_like(d1)))
+                       for d in (d1, d2, combination, np.zeros_like(d1)))
     worst = 0.0
     for name, x1, x2, x12, x0 in zip(layer.grad_names, g1, g2, g12, g0):
         _same_shape(x12, x1.shape, name)
-        combined = compare(x12, a * x1 + b * x2, layer.tolerance)
+        combined = compare(x12, a * x1 + b * x2, tolerance_for(layer, ex))
         worst = max(worst, combined.error)
         if not combined.ok:
             raise Fail(f"backward(a·d1 + b·d2) ≠ a·backward(d1) + b·backward(d2) in {name} "
                        f"(a={a:.3g}, b={b:.3g}): {combined.describe()}", combined.error)
-        zero = compare(x0, np.zeros_like(x0), layer.tolerance)
+        zero = compare(x0, np.zeros_like(x0), tolerance_for(layer, ex))
         if not zero.ok:
             raise Fail(f"a zero dout gives a non-zero {name}: {zero.describe()}", zero.error)
     return worst
@@ -347,7 +353,7 @@ def consistent_over_the_batch(layer: Layer, impl: Implementation, ex: Example) -
         if np.shape(per_example) != np.shape(batch):
             raise Fail(f"{name} has shape {np.shape(batch)} for the batch but "
                        f"{np.shape(per_example)} assembled from single examples", function=function)
-        result = compare(batch, per_example, layer.tolerance)
+        result = compare(batch, per_example, tolerance_for(layer, ex))
         worst = max(worst, result.error)
         if not result.ok:
             raise Fail(f"{name} for the batch differs from {name} computed one example at a time "
