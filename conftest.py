@@ -1,4 +1,4 @@
-"""pytest set-up: hypothesis profiles, the implementation under test, ``--impl FILE``.
+"""pytest set-up: hypothesis profiles, the implementation under test, ``--impl FILE``, ``--tier``.
 
 JAX is not imported here at module level: the engine modules that use it import
 ``bpcheck.jaxsetup`` first (float64 before any JAX array), and the xdist controller never needs it.
@@ -15,6 +15,10 @@ def pytest_addoption(parser):
     parser.addoption("--impl", metavar="FILE", default=None,
                      help="run the property tests (tests/test_properties.py) against this "
                           "layers.py instead of manual/")
+    parser.addoption("--tier", choices=("float64", "float32"), default="float64",
+                     help="precision tier of the property battery (tests/test_properties.py's "
+                          "test_battery): float64 inputs (default) or float32 inputs with "
+                          "float32 tolerances")
 
 
 def _target(config):
@@ -57,6 +61,12 @@ def target(request):
     """The implementation the property tests verify (manual/, or --impl FILE) and its problems."""
     impl, _, problems = _target(request.config)
     return impl, problems
+
+
+@pytest.fixture(scope="session")
+def tier(request):
+    """The precision tier the property battery runs in (``--tier``; see ``bpcheck.tiers``)."""
+    return request.config.getoption("--tier")
 
 
 @pytest.fixture(scope="session")

@@ -27,10 +27,19 @@ def _is_dynamic(leaf: Any) -> bool:
     return isinstance(leaf, _DYNAMIC) and not isinstance(leaf, (bool, np.bool_))
 
 
+def _as_float64(leaf: Any) -> np.ndarray:
+    """A dynamic leaf as an array; a float32 (or narrower) one upcast exactly to float64, so that
+    the float32 tier's examples are differentiated in float64 by the float64 tier's programs."""
+    array = np.asarray(leaf)
+    if np.issubdtype(array.dtype, np.floating) and array.dtype.itemsize < 8:
+        return array.astype(np.float64)
+    return array
+
+
 def _split(args: tuple[Any, ...]):
     leaves, treedef = jax.tree_util.tree_flatten(args)
     static = tuple((i, leaf) for i, leaf in enumerate(leaves) if not _is_dynamic(leaf))
-    dynamic = [np.asarray(leaf) for leaf in leaves if _is_dynamic(leaf)]
+    dynamic = [_as_float64(leaf) for leaf in leaves if _is_dynamic(leaf)]
     return treedef, static, dynamic
 
 

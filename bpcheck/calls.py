@@ -23,6 +23,7 @@ from bpcheck import finite_diff
 from bpcheck.implementation import Evaluation, Implementation, evaluations
 from bpcheck.layer import Layer
 from bpcheck.strategies import Example
+from bpcheck.tiers import in_tier
 from bpcheck.tolerances import FD_ELEMENTWISE_MAX
 
 #: Backward calls on one forward's cache: dout, then linearity's d2, a·dout + b·d2 and zero.
@@ -90,9 +91,10 @@ def stencil_plan(layer: Layer, ex: Example) -> StencilPlan:
 def linear_combination(ex: Example) -> tuple[list[np.ndarray], float, float]:
     """dout, a second dout d2, a·dout + b·d2 and zero, with the a and b used."""
     rng = np.random.default_rng(ex.draw.seed ^ 0x11EA)
-    d1, d2 = ex.dout, rng.standard_normal(ex.dout.shape)
+    d1, d2 = ex.dout, in_tier(rng.standard_normal(ex.dout.shape), ex.draw.tier)
     a, b = rng.uniform(-2.0, 2.0, size=2)
-    return [d1, d2, a * d1 + b * d2, np.zeros_like(d1)], float(a), float(b)
+    combination = in_tier(a * d1 + b * d2, ex.draw.tier)  # every dout in the example's dtype
+    return [d1, d2, combination, np.zeros_like(d1)], float(a), float(b)
 
 
 def _rows(layer: Layer, ex: Example) -> list[tuple[tuple[Any, ...], list[Any]]]:

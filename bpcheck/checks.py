@@ -25,7 +25,8 @@ from bpcheck.implementation import (
 )
 from bpcheck.layer import Layer
 from bpcheck.strategies import Example
-from bpcheck.tolerances import FD_MEANINGFUL, FD_SAFETY, FD_STEP, compare
+from bpcheck.tiers import describe_dtypes, gradient_dtype_ok
+from bpcheck.tolerances import FD_MEANINGFUL, FD_SAFETY, FD_STEP, compare, tolerance_for
 
 
 class Fail(Exception):
@@ -71,12 +72,12 @@ def forward_matches(layer: Layer, impl: Implementation, ex: Example) -> float:
     out = output_of(layer, evaluated(layer, impl, ex).full)
     expected, _ = expected_at(layer, ex)
     _same_shape(out, expected.shape, f"{layer.forward_name}'s output")
-    result = compare(out, expected, layer.tolerance)
+    result = compare(out, expected, tolerance_for(layer, ex))
     if not result.ok:
         what = "the loss" if layer.is_loss else "the output"
         raise Fail(f"output differs from the JAX twin: {result.describe()}", result.error,
                    diagnosis=diagnose_non_finite(what, out, expected)
-                   or diagnose_precision(what, out, expected))
+                   or diagnose_precision(what, out, expected, ex.draw.tier))
     return result.error
 
 
@@ -88,11 +89,11 @@ def backward_matches_vjp(layer: Layer, impl: Implementation, ex: Example) -> flo
     problems, diagnoses, conventions, worst = [], [], [], 0.0
     for i, (name, grad, ref) in enumerate(zip(layer.grad_names, grads, expected)):
         _same_shape(grad, ref.shape, name, n, gradient=True)
-        result = compare(grad, ref, layer.tolerance)
+        result = compare(grad, ref, tolerance_for(layer, ex))
         worst = max(worst, result.error)
         if result.ok:
             continue
-        if kink_only(layer, ex, i, grad, ref, layer.tolerance):
+        if kink_only(layer, ex, i, grad, ref, tolerance_for(layer, ex)):
             conventions.append(kink_message(layer, ex, i, grad, ref))
             continue
         problems.append(f"{name} differs from jax.vjp: {result.describe()}")
@@ -108,7 +109,7 @@ def backward_matches_vjp(layer: Layer, impl: Implementation, ex: Example) -> flo
 def _diagnose_against_jax(layer: Layer, ex: Example, grads, expected) -> str | None:
     """The first confident diagnosis among the gradients that differ from jax.vjp's."""
     for i, (grad, ref) in enumerate(zip(grads, expected)):
-        if grad.shape == ref.shape and not compare(grad, ref, layer.tolerance).ok:
+        if grad.shape == ref.shape and not compare(grad, ref, tolerance_for(layer, ex)).ok:
             diagnosis = diagnose_values(layer, ex, i, grad, ref)
             if diagnosis is not None:
                 return diagnosis
@@ -130,6 +131,10 @@ def _phi(layer: Layer, ex: Example, outs) -> list[finite_diff.Estimate]:
 
 
 def backward_matches_finite_differences(layer: Layer, impl: Implementation, ex: Example) -> float:
+    """Not in the float32 tier (``bpcheck.tiers``): a float32 forward cannot be differenced at a
+    float64 step, and the float64 tier already proves the derivation against finite differences."""
+    if ex.draw.tier != "float64":
+        raise Skip("finite differences run in the float64 tier only")
     calls = evaluated(layer, impl, ex)
     grads = gradients_of(layer, calls.full)
     for name, grad, position in zip(layer.grad_names, grads, layer.differentiable):
@@ -139,7 +144,8 @@ def backward_matches_finite_differences(layer: Layer, impl: Implementation, ex: 
     expected_out, expected_grads = expected_at(layer, ex)
     try:
         out = output_of(layer, calls.full)
-        own = out.shape == expected_out.shape and compare(out, expected_out, layer.tolerance).ok
+        own = (out.shape == expected_out.shape
+               and compare(out, expected_out, tolerance_for(layer, ex)).ok)
     except ImplementationError:
         own = False
     plan = stencil_plan(layer, ex)
@@ -185,10 +191,6 @@ def backward_matches_finite_differences(layer: Layer, impl: Implementation, ex: 
 # ---------------------------------------------------------------- protocol invariants
 
 
-def _is_float64_array(value: Any) -> bool:
-    return isinstance(value, np.ndarray) and value.dtype == np.float64
-
-
 def shapes_and_dtypes(layer: Layer, impl: Implementation, ex: Example) -> None:
     evaluation = evaluated(layer, impl, ex).full
     result = evaluation.forward
@@ -213,15 +215,16 @@ def shapes_and_dtypes(layer: Layer, impl: Implementation, ex: Example) -> None:
         if not isinstance(grad, np.ndarray):
             diagnosis = diagnose_shape(name, (), want, batch_size(layer, ex.args)) if isinstance(
                 grad, (float, np.number)) else None
-            raise Fail(f"{name} is {type(grad).__name__}, expected a float64 array of shape {want}",
+            raise Fail(f"{name} is {type(grad).__name__}, expected a "
+                       f"{describe_dtypes(ex.draw.tier)} array of shape {want}",
                        diagnosis=diagnosis)
         if grad.shape != want:
             raise Fail(f"{name} has shape {grad.shape}, expected {want} "
                        f"(the shape of {layer.arg_names[position]})",
                        diagnosis=diagnose_shape(name, grad.shape, want,
                                                 batch_size(layer, ex.args)))
-        if not _is_float64_array(grad):
-            raise Fail(f"{name} has dtype {grad.dtype}, expected float64")
+        if not gradient_dtype_ok(grad, ex.draw.tier):
+            raise Fail(f"{name} has dtype {grad.dtype}, expected {describe_dtypes(ex.draw.tier)}")
 
 
 def no_mutation_or_aliasing(layer: Layer, impl: Implementation, ex: Example) -> None:
@@ -256,12 +259,12 @@ def linear_in_dout(layer: Layer, impl: Implementation, ex: Example) -> float:
     worst = 0.0
     for name, x1, x2, x12, x0 in zip(layer.grad_names, g1, g2, g12, g0):
         _same_shape(x12, x1.shape, name)
-        combined = compare(x12, a * x1 + b * x2, layer.tolerance)
+        combined = compare(x12, a * x1 + b * x2, tolerance_for(layer, ex))
         worst = max(worst, combined.error)
         if not combined.ok:
             raise Fail(f"backward(a·d1 + b·d2) ≠ a·backward(d1) + b·backward(d2) in {name} "
                        f"(a={a:.3g}, b={b:.3g}): {combined.describe()}", combined.error)
-        zero = compare(x0, np.zeros_like(x0), layer.tolerance)
+        zero = compare(x0, np.zeros_like(x0), tolerance_for(layer, ex))
         if not zero.ok:
             raise Fail(f"a zero dout gives a non-zero {name}: {zero.describe()}", zero.error)
     return worst
@@ -310,7 +313,7 @@ def consistent_over_the_batch(layer: Layer, impl: Implementation, ex: Example) -
         if np.shape(per_example) != np.shape(batch):
             raise Fail(f"{name} has shape {np.shape(batch)} for the batch but "
                        f"{np.shape(per_example)} assembled from single examples", function=function)
-        result = compare(batch, per_example, layer.tolerance)
+        result = compare(batch, per_example, tolerance_for(layer, ex))
         worst = max(worst, result.error)
         if not result.ok:
             raise Fail(f"{name} for the batch differs from {name} computed one example at a time "

@@ -1,7 +1,8 @@
 """The command line: ``bpcheck check [FILE]`` verifies layer implementations against JAX.
 
-Without FILE it checks the built-in manual/; with FILE, a user's layers.py. Only this module
-prints. Exit status: 0 when every function present passes, 1 when any fails (or the file cannot
+Without FILE it checks the built-in manual/; with FILE, a user's layers.py. ``--tier`` chooses the
+precision tier (float64, the default; float32; or both). Only this module prints. Exit status: 0
+when every function present passes in the tiers asked for, 1 when any fails (or the file cannot
 be loaded), 2 for a usage error.
 """
 
@@ -22,6 +23,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 DEFAULT_EXAMPLES = 100
+#: ``--tier`` choices and the tiers each runs (and counts).
+TIER_CHOICES = {"float64": ("float64",), "float32": ("float32",), "both": ("float64", "float32")}
 STATUS_STYLE = {"passed": "[green]passed[/]", "failed": "[bold red]FAILED[/]",
                 "error": "[bold red]ERROR[/]", "warning": "[yellow]warning[/]",
                 "missing": "[dim]missing[/]"}
@@ -43,9 +46,17 @@ def _target(path: str | None):
 
 
 def _check_layer(layer_name: str, path: str | None, max_examples: int, profile: str,
-                 shrink: bool = True) -> list:
-    """Run the battery on one layer (in a worker process): a list of CheckRun."""
+                 shrink: bool = True, tiers: tuple[str, ...] = ("float64",)) -> list:
+    """Run the battery on one layer (in a worker process), in each tier: a list of CheckRun.
+
+    When the float32 tier is not among ``tiers`` and a float64 failure is diagnosed as a precision
+    loss (the right formula computed in float32), the float32 tier runs too, for this layer only:
+    its verdict (reported, not counted) tells whether the function is right at single precision.
+    It costs the layer's examples once more and no compilation (the same JAX programs serve both
+    tiers, and this worker has just compiled them).
+    """
     from bpcheck import profiles
+    from bpcheck.diagnose import precision_loss
     from bpcheck.plugin import checks_available
     from bpcheck.runner import run_checks
 
@@ -55,7 +66,15 @@ def _check_layer(layer_name: str, path: str | None, max_examples: int, profile: 
     checks = checks_available(layer, impl, problems)
     if not checks:
         return []
-    return run_checks(layer, impl, checks, max_examples=max_examples, shrink=shrink)
+    runs = []
+    for tier in tiers:
+        runs += run_checks(layer, impl, checks, max_examples=max_examples, shrink=shrink,
+                           tier=tier)
+    if "float32" not in tiers and any(r.failure is not None and precision_loss(r.failure.diagnosis)
+                                      for r in runs):
+        runs += run_checks(layer, impl, checks, max_examples=max_examples, shrink=shrink,
+                           tier="float32")
+    return runs
 
 
 def _format_error(value: float | None) -> str:
@@ -63,18 +82,31 @@ def _format_error(value: float | None) -> str:
 
 
 def _table(rows, title: str, console: Console) -> None:
+    """One row per function; with more than one tier in play (``--tier both``, or the float32
+    tier run after a precision loss), each tier's status and worst error vs JAX too."""
+    from bpcheck.tiers import TIERS
+
+    tiers = [t for t in TIERS if any(t in row.tiers for row in rows)]
     table = Table(title=title)
     table.add_column("function", no_wrap=True)
     table.add_column("status", no_wrap=True)
-    for column in ("vs JAX", "vs FD", "examples", "checks"):
+    columns = ["vs JAX", "vs FD"]
+    if len(tiers) > 1:
+        columns = [c for t in tiers for c in (t, f"{t} vs JAX")] + ["vs FD"]
+    for column in (*columns, "examples", "checks"):
         table.add_column(column, justify="right", no_wrap=True)
     for row in rows:
         if row.status == "missing":
             continue
-        passed_checks = sum(r.failure is None for r in row.runs)
-        checks = f"{passed_checks}/{len(row.runs)}" if row.runs else "—"
-        examples = f"{row.examples:,}" if row.runs else "—"
-        table.add_row(row.function, STATUS_STYLE[row.status], _format_error(row.worst_vs_jax),
+        counted = row.counted_runs
+        passed_checks = sum(r.failure is None for r in counted)
+        checks = f"{passed_checks}/{len(counted)}" if counted else "—"
+        examples = f"{row.examples:,}" if counted else "—"
+        errors = [_format_error(row.worst_vs_jax)]
+        if len(tiers) > 1:
+            errors = [cell for t in tiers for cell in (
+                STATUS_STYLE.get(row.tiers.get(t), "—"), _format_error(row.worst_vs_jax_in(t)))]
+        table.add_row(row.function, STATUS_STYLE[row.status], *errors,
                       _format_error(row.worst_vs_fd), examples, checks)
     console.print(table)
     missing = [row.function for row in rows if row.status == "missing"]
@@ -99,7 +131,7 @@ def _early_pool(jobs: int | None, path: str | None) -> ProcessPoolExecutor | Non
     return pool
 
 
-def _run_layers(names, path, examples, profile, shrink, pool, console) -> list:
+def _run_layers(names, path, examples, profile, shrink, pool, console, tiers) -> list:
     runs = []
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), console=console, transient=True)
@@ -108,10 +140,10 @@ def _run_layers(names, path, examples, profile, shrink, pool, console) -> list:
         if pool is None:
             for name in names:
                 progress.update(task, description=f"checking {name}")
-                runs.extend(_check_layer(name, path, examples, profile, shrink))
+                runs.extend(_check_layer(name, path, examples, profile, shrink, tiers))
                 progress.advance(task)
         else:
-            futures = {pool.submit(_check_layer, n, path, examples, profile, shrink): n
+            futures = {pool.submit(_check_layer, n, path, examples, profile, shrink, tiers): n
                        for n in names}
             for future in as_completed(futures):
                 runs.extend(future.result())
@@ -175,16 +207,20 @@ def _check(args, console, profile, path, pool) -> int:
     own_pool = None
     if pool is None and jobs > 1:
         pool = own_pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
+    tiers = TIER_CHOICES[args.tier]
     started = time.perf_counter()
     try:
         runs = _run_layers(names, path, args.examples, profile, not args.no_shrink,
-                           pool if jobs > 1 else None, console)
+                           pool if jobs > 1 else None, console, tiers)
     finally:
         if own_pool is not None:  # an early pool is shut down by the caller that made it
             own_pool.shutdown(cancel_futures=True)
     elapsed = time.perf_counter() - started
-    rows = verdicts(runs, functions, missing, problems)
-    _table(rows, f"bpcheck: {label} against jax.vjp and finite differences", console)
+    rows = verdicts(runs, functions, missing, problems, counted=tiers)
+    title = f"bpcheck: {label} against jax.vjp and finite differences"
+    if tiers != ("float64",):
+        title += f" ({' and '.join(tiers)} tier{'s' * (len(tiers) > 1)})"
+    _table(rows, title, console)
     for row in rows:
         if row.status in ("failed", "error", "warning"):
             console.print(f"\n[bold]{row.function}[/] {STATUS_STYLE[row.status]}")
@@ -194,10 +230,12 @@ def _check(args, console, profile, path, pool) -> int:
     examples = sum(row.examples for row in rows)
     console.print(f"{summary}; {examples:,} examples checked in {elapsed:.1f} s ({jobs} "
                   f"process{'es' * (jobs > 1)}, profile {profile}, {args.examples} examples per "
-                  f"layer through every check).")
+                  f"layer through every check, {' and '.join(tiers)} "
+                  f"tier{'s' * (len(tiers) > 1)}).")
     if args.json is not None:
         write_json(args.json, rows, {"implementation": label, "elapsed_seconds": elapsed,
-                                     "examples_per_layer": args.examples, "profile": profile})
+                                     "examples_per_layer": args.examples, "profile": profile,
+                                     "tiers": list(tiers)})
     return 1 if counts["failed"] or counts["error"] else 0
 
 
@@ -261,6 +299,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--no-shrink", action="store_true",
                        help="report the first failing example found instead of the smallest "
                             "(faster when something fails)")
+    check.add_argument("--tier", choices=tuple(TIER_CHOICES), default="float64",
+                       help="precision tier: float64 inputs and tolerances (default), float32 "
+                            "inputs and float32 tolerances (for layers that compute in single "
+                            "precision), or both")
     check.add_argument("--json", type=Path, default=None, help="also write the verdict as JSON")
     check.set_defaults(run=cmd_check)
     demo = commands.add_parser("demo", help="train a network with manual/ gradients")

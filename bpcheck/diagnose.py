@@ -20,7 +20,9 @@ import numpy as np
 
 from bpcheck.autodiff import reference_vjp
 from bpcheck.strategies import BATCH_SIZES, Draw, Example
-from bpcheck.tolerances import DIAGNOSIS_FACTOR_RTOL, SINGLE_PRECISION, Tolerance, compare
+from bpcheck.tolerances import (
+    DIAGNOSIS_FACTOR_RTOL, SINGLE_PRECISION, Tolerance, compare, tolerance_for,
+)
 
 if TYPE_CHECKING:
     from bpcheck.layer import Layer
@@ -95,8 +97,16 @@ def diagnose_non_finite(what: str, actual: np.ndarray, expected: np.ndarray) -> 
             f"finite: overflow or log(0)?")
 
 
-def diagnose_precision(what: str, actual: np.ndarray, expected: np.ndarray) -> str | None:
-    """A difference at single precision: right formula, computed in float32 somewhere."""
+#: Ends the precision-loss diagnosis; ``precision_loss`` recognises a diagnosis by it.
+PRECISION_LOSS = "a precision loss"
+
+
+def diagnose_precision(what: str, actual: np.ndarray, expected: np.ndarray,
+                       tier: str = "float64") -> str | None:
+    """A difference at single precision: right formula, computed in float32 somewhere. Only in
+    the float64 tier: in the float32 tier single precision is what is asked for."""
+    if tier != "float64":
+        return None
     a, e = np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64)
     if a.shape != e.shape or not (np.isfinite(a).all() and np.isfinite(e).all()):
         return None
@@ -104,12 +114,17 @@ def diagnose_precision(what: str, actual: np.ndarray, expected: np.ndarray) -> s
     if not result.ok:
         return None
     return (f"{what} agrees with the reference only to {result.error:.1e} (relative), the "
-            f"precision of float32: a precision loss (a float32 array, constant or astype on "
+            f"precision of float32: {PRECISION_LOSS} (a float32 array, constant or astype on "
             f"the way), not a wrong derivation")
 
 
+def precision_loss(diagnosis: str | None) -> bool:
+    """Whether a diagnosis (possibly several joined by "; ") includes the precision loss."""
+    return diagnosis is not None and f"float32: {PRECISION_LOSS}" in diagnosis
+
+
 def _precision(case: _Case) -> str | None:
-    return diagnose_precision(case.name, case.actual, case.expected)
+    return diagnose_precision(case.name, case.actual, case.expected, case.example.draw.tier)
 
 
 def _transposed(case: _Case) -> str | None:
@@ -224,7 +239,7 @@ def diagnose_values(
     non_finite = diagnose_non_finite(name, a, e)
     if non_finite is not None or not (np.isfinite(a).all() and np.isfinite(e).all()):
         return non_finite
-    case = _Case(layer, example, grad_index, name, a, e, layer.tolerance)
+    case = _Case(layer, example, grad_index, name, a, e, tolerance_for(layer, example))
     for rule in _RULES:
         text = rule(case)
         if text is not None:
@@ -307,7 +322,8 @@ def kink_message(
     text = (f"{name} differs from JAX only at {where}, where {layer.name} is not differentiable: "
             f"bpcheck follows JAX")
     at_kink = _kinks_at_zero(layer, example, np.shape(actual))
-    bad = _mismatch(np.asarray(actual), np.asarray(expected), layer.tolerance) & at_kink
+    bad = _mismatch(np.asarray(actual), np.asarray(expected),
+                    tolerance_for(layer, example)) & at_kink
     ours = _slope(np.asarray(expected), example.dout, bad)
     yours = _slope(np.asarray(actual), example.dout, bad)
     if is_argument and ours is not None and yours is not None:

@@ -10,6 +10,9 @@ After a failure the runner looks for a pattern across examples (only at batch si
 large magnitudes; see ``diagnose.failure_pattern``), from what it saw and from a few probes of the
 failing example, and appends it to the failure's message. Warnings (a convention at a kink) are
 counted and the latest kept; they fail nothing.
+
+``tier`` chooses the precision tier the examples are drawn in (``bpcheck.tiers``); the checks
+that do not run in it (finite differences in the float32 tier) are left out.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from bpcheck.findings import CheckFailed, Finding, enforce
 from bpcheck.implementation import Implementation
 from bpcheck.layer import Layer
 from bpcheck.strategies import Draw, build_example, examples
+from bpcheck.tiers import checks_in_tier
 
 
 @dataclass
@@ -38,6 +42,7 @@ class CheckRun:
     warnings: int = 0  # examples with a warning (e.g. a different derivative at a kink)
     warning: Finding | None = None  # the latest one
     pattern: str | None = None  # a pattern across examples behind the failure, if clear
+    tier: str = "float64"  # the precision tier its examples were drawn in
 
     @property
     def status(self) -> str:
@@ -56,19 +61,22 @@ def _is_check_failure(exc: BaseException) -> bool:
 def run_checks(
     layer: Layer, impl: Implementation, checks: tuple[Check, ...] | None = None, *,
     max_examples: int | None = None, derandomize: bool | None = None, shrink: bool = True,
-    random_seed: int | None = None,
+    random_seed: int | None = None, tier: str = "float64",
 ) -> list[CheckRun]:
     """Run the checks (default: all that apply) over up to ``max_examples`` examples.
 
     ``max_examples`` and ``derandomize`` default to the loaded hypothesis profile. With
     ``shrink=False`` the first failing example is kept as drawn (used where only detection
     matters). ``random_seed`` fixes hypothesis's randomness (grading: the same verdict on a
-    regrade).
+    regrade). ``tier``: the precision tier (``bpcheck.tiers``).
     """
-    checks = checks or checks_for(layer)
+    checks = checks_in_tier(checks or checks_for(layer), tier)
+    if not checks:  # e.g. finite differences alone, in the float32 tier
+        return []
     runs = {
         c.name: CheckRun(layer.name, c.name,
-                         layer.forward_name if c.judges == "forward" else layer.backward_name)
+                         layer.forward_name if c.judges == "forward" else layer.backward_name,
+                         tier=tier)
         for c in checks
     }
     overrides: dict = {"database": None}
@@ -85,7 +93,7 @@ def run_checks(
     seen: dict[str, list[Seen]] = {c.name: [] for c in checks}
 
     @settings(settings(), **overrides)
-    @given(example=examples(layer))
+    @given(example=examples(layer, tier))
     def battery(example):
         findings = run_battery(layer, impl, example, checks)
         n = batch_size(layer, example.args)

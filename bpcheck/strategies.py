@@ -6,6 +6,10 @@ drawn seed and a drawn *style* (magnitude, exact zeros): that keeps generation f
 hypothesis still explores and shrinks the things that matter — shapes, magnitudes, zeros — and
 every example can be rebuilt exactly from its ``Draw``.
 
+Every example belongs to a precision tier (``Draw.tier``; see ``bpcheck.tiers``): the float32
+tier draws the same examples and rounds their floating-point arrays to float32. Value styles that
+depend on the tier live here (``NEARLY_CONSTANT``).
+
 Shape letters: N batch, D input features, M output features, C classes.
 """
 
@@ -17,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from hypothesis import strategies as st
+
+from bpcheck.tiers import check_tier, in_tier
 
 if TYPE_CHECKING:
     from bpcheck.registry import Layer
@@ -31,6 +37,14 @@ FEATURE_SIZES = (1, 3, 4)
 TRAILING_SHAPES: tuple[tuple[int, ...], ...] = ((), (3,), (2, 3))
 #: Fraction of entries set to exactly 0.0 when an example asks for zeros.
 ZERO_FRACTION = 0.3
+#: Relative wobble of a nearly-constant batch (``Values.nearly_constant``), per tier. x − μ has a
+#: relative error of ~eps/wobble whatever the implementation does: at 1e-4 that is ~1e-12 in
+#: float64 (well inside ``ANALYTIC``) but ~1e-3 in float32, where a correct single-precision
+#: layer could not be told from a wrong one. In the float32 tier the wobble is 1e-1 and the
+#: spread is exact (no tail of tighter batches): over 8,000 examples of manual/'s layernorm
+#: (benchmarks/float32_errors.py), dx reached ~1,000 eps32 at a 1e-2 wobble, 74 at 1e-1.
+#: With an ε of up to 1e-3 drawn, ε still dominates the variance when |level| < 0.3.
+NEARLY_CONSTANT = {"float64": 1e-4, "float32": 1e-1}
 
 
 @dataclass(frozen=True)
@@ -52,12 +66,21 @@ class Dims:
 
 @dataclass(frozen=True)
 class Draw:
-    """Everything needed to rebuild an example exactly: dims, value style and seed."""
+    """Everything needed to rebuild an example exactly: dims, value style, seed and tier."""
 
     dims: Dims
     scale: float
     zeros: bool
     seed: int
+    tier: str = "float64"  # "float32": the arrays are rounded to float32 (see bpcheck.tiers)
+
+    def __post_init__(self) -> None:
+        check_tier(self.tier)
+
+    def __repr__(self) -> str:  # the default tier is left out, so a float64 repro line is short
+        tier = "" if self.tier == "float64" else f", tier={self.tier!r}"
+        return (f"Draw(dims={self.dims!r}, scale={self.scale!r}, zeros={self.zeros!r}, "
+                f"seed={self.seed!r}{tier})")
 
 
 class Values:
@@ -66,6 +89,7 @@ class Values:
     def __init__(self, draw: Draw):
         self.scale = draw.scale
         self.zeros = draw.zeros
+        self.tier = draw.tier
         self.rng = np.random.default_rng(draw.seed)
 
     def real(self, shape: tuple[int, ...], *, scaled: bool = True) -> np.ndarray:
@@ -84,12 +108,18 @@ class Values:
         Not smaller: x − μ then loses digits to cancellation that no float64 implementation can
         avoid (μ itself is rounded), so two correct ones differ by ~1e-16/wobble — measured at
         1e-7: manual and JAX both 1e-9 to 1e-8 from an extended-precision value, beyond
-        ``ANALYTIC``.
+        ``ANALYTIC``. In the float32 tier the wobble is 1e-1 with an exact spread
+        (``NEARLY_CONSTANT``): the same argument with float32's epsilon.
         """
         if self.rng.random() >= 1 / 3:
             return self.real(shape)
         level = np.expand_dims(self.rng.standard_normal(np.delete(shape, axis)), axis)
-        return level * (1.0 + 1e-4 * self.rng.standard_normal(shape))
+        noise = self.rng.standard_normal(shape)
+        if self.tier != "float64":  # a spread of exactly wobble·|level| (no tail of tighter ones)
+            centred = noise - noise.mean(axis=axis, keepdims=True)
+            spread = centred.std(axis=axis, keepdims=True)
+            noise = np.divide(centred, spread, out=np.zeros(shape), where=spread > 0)
+        return level * (1.0 + NEARLY_CONSTANT[self.tier] * noise)
 
     def positive(self, shape: tuple[int, ...], low: float = 0.5, high: float = 2.0) -> np.ndarray:
         return self.rng.uniform(low, high, size=shape)
@@ -140,6 +170,7 @@ class Example:
 
     def __repr__(self) -> str:
         style = f"scale={self.draw.scale:g}" + (", with exact zeros" if self.draw.zeros else "")
+        style += "" if self.draw.tier == "float64" else f", {self.draw.tier} tier"
         return f"<{self.shapes()}; {style}; seed={self.draw.seed}>"
 
 
@@ -157,17 +188,19 @@ def _describe(arg: Any) -> str:
 
 
 def build_example(layer: Layer, draw: Draw) -> Example:
-    """Arguments from the layer's sampler, then dout shaped like the reference output."""
+    """Arguments from the layer's sampler, then dout shaped like the reference output; in the
+    float32 tier both are then rounded to float32 (``tiers.in_tier``)."""
     from bpcheck.autodiff import output_shape
 
     values = Values(draw)
     args = tuple(layer.sample(draw.dims, values))
     dout = None if layer.is_loss else values.real(output_shape(layer, args), scaled=False)
-    return Example(layer.name, args, dout, draw)
+    return Example(layer.name, in_tier(args, draw.tier), in_tier(dout, draw.tier), draw)
 
 
 def rebuild(layer_name: str, draw: Draw) -> Example:
-    """Rebuild the example a failure report printed (see ``Example.reproduce``)."""
+    """Rebuild the example a failure report printed (see ``Example.reproduce``; the tier is part
+    of ``draw``)."""
     from bpcheck.registry import layer_named
 
     return build_example(layer_named(layer_name), draw)
@@ -191,19 +224,23 @@ def dimensions(
     )
 
 
-def draws(*, magnitudes: tuple[float, ...] = (1.0,)) -> st.SearchStrategy[Draw]:
-    """Dimensions, a magnitude from ``magnitudes``, whether to plant exact zeros, and a seed."""
+def draws(*, magnitudes: tuple[float, ...] = (1.0,), tier: str = "float64"
+          ) -> st.SearchStrategy[Draw]:
+    """Dimensions, a magnitude from ``magnitudes``, whether to plant exact zeros, and a seed;
+    ``tier`` is fixed (the float32 tier draws the same choices as the float64 one)."""
     return st.builds(
         Draw,
         dims=dimensions(),
         scale=st.sampled_from(magnitudes),
         zeros=st.booleans(),
         seed=st.integers(0, 2**32 - 1),
+        tier=st.just(check_tier(tier)),
     )
 
 
 @cache
-def examples(layer: Layer) -> st.SearchStrategy[Example]:
-    """Examples for one layer record: its arguments and upstream gradient (built once per layer)."""
-    return draws(magnitudes=layer.magnitudes).map(lambda d: build_example(layer, d))
+def examples(layer: Layer, tier: str = "float64") -> st.SearchStrategy[Example]:
+    """Examples for one layer record in one tier: its arguments and upstream gradient (the
+    strategy is built once per layer and tier)."""
+    return draws(magnitudes=layer.magnitudes, tier=tier).map(lambda d: build_example(layer, d))
 

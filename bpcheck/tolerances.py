@@ -11,13 +11,20 @@ Two kinds of agreement are judged, and the README explains each number:
   safety factor and the step live here.
 
 A layer record may carry an override (``Tolerance``) for a documented reason; none does today.
+The float32 tier (``bpcheck.tiers``) judges the analytic comparisons with ``FLOAT32`` instead;
+``tolerance_for`` picks an example's tolerance.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from bpcheck.layer import Layer
+    from bpcheck.strategies import Example
 
 EPS64 = float(np.finfo(np.float64).eps)
 
@@ -38,6 +45,29 @@ EPS32 = float(np.finfo(np.float32).eps)
 #: cancellation in x − μ. A difference that fails ANALYTIC but passes this is a precision loss,
 #: not a wrong derivation (which is off by O(1)). 200·eps32 ≈ 2.4e-5.
 SINGLE_PRECISION = Tolerance(rtol=200 * EPS32, atol=200 * EPS32 * 1e-3)
+
+#: The float32 tier's analytic tolerance (``bpcheck.tiers``): a layer computing in float32 on
+#: float32 inputs against the exact VJP at those inputs. Rounding at single precision, a few ulps
+#: per operation, amplified by the conditioning the tier's inputs allow (the cancellation in x − μ
+#: and in batchnorm's and layernorm's projected dx, bounded by the float32 tier's wobble).
+#: Measured on manual/ (python -m benchmarks.float32_errors): over 1,000 examples per record, at
+#: most 18 eps32 for every layer and model but layernorm's dx, 32; over 8,000 layernorm examples,
+#: 74 eps32 at worst and 1 example above 64. 256·eps32 ≈ 3.1e-5 leaves 3.5× over that worst case
+#: and is four orders below a factor-2, sign or transpose mistake (O(1)); a gradient computed in
+#: float16 (~2e-4) fails.
+#: The atol is rtol·1, not rtol·1e-3 as in ANALYTIC: a float32 result is off by ~eps32 of its
+#: inputs' size (dout and the arguments are O(1)), not of its own, so an array far smaller than
+#: its inputs is rounding noise at that level — tanh' or a softmax's dx at |x| ≈ 4 are ~1e-3,
+#: computed from a float32 output whose 1 − t keeps ~4 of its 7 digits (measured at scale 40:
+#: 2,800 eps32 with atol = rtol·1e-3, 3 eps32 with atol = rtol).
+FLOAT32 = Tolerance(rtol=256 * EPS32, atol=256 * EPS32)
+
+
+def tolerance_for(layer: Layer, example: Example) -> Tolerance:
+    """The analytic tolerance for one example: the layer's own in the float64 tier, ``FLOAT32``
+    in the float32 tier."""
+    return FLOAT32 if example.draw.tier == "float32" else layer.tolerance
+
 
 #: Central-difference step (absolute; directions have unit max-norm). With Richardson
 #: extrapolation over steps h and 2h the truncation error is O(h^4) and rounding ~eps/h.

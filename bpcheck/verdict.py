@@ -1,5 +1,11 @@
 """From check runs to a verdict per protocol function: the rows of ``bpcheck check``'s table and
-its JSON. Pure data; printing is the CLI's job."""
+its JSON. Pure data; printing is the CLI's job.
+
+Runs may come from several precision tiers (``bpcheck.tiers``). The tiers asked for are *counted*:
+they decide a function's status. A tier run on top of them (the float32 tier, run by ``bpcheck
+check`` for a function whose float64 failure is a precision loss) is reported beside the status,
+per tier, but decides nothing.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bpcheck.runner import CheckRun
+from bpcheck.tiers import TIERS
 
 #: Checks whose error column is "vs JAX" and "vs finite differences".
 JAX_CHECKS = ("forward", "vjp")
@@ -23,14 +30,46 @@ class FunctionVerdict:
     #: Set for a function that was not run: "missing" (not defined) or "error" (unusable).
     fixed_status: str | None = None
     note: str = ""
+    #: The tiers whose runs decide the status (the others are reported only).
+    counted: tuple[str, ...] = ("float64",)
+
+    @property
+    def counted_runs(self) -> list[CheckRun]:
+        return [r for r in self.runs if r.tier in self.counted]
 
     @property
     def failures(self) -> list[CheckRun]:
-        return [r for r in self.runs if r.failure is not None]
+        return [r for r in self.counted_runs if r.failure is not None]
 
     @property
     def warnings(self) -> list[CheckRun]:
-        return [r for r in self.runs if r.warning is not None and r.failure is None]
+        return [r for r in self.counted_runs if r.warning is not None and r.failure is None]
+
+    @property
+    def primary(self) -> str:
+        """The tier the error columns and ``checks`` describe: the first counted tier run."""
+        run = [t for t in TIERS if t in self.counted and self.tier_runs(t)]
+        return run[0] if run else self.counted[0]
+
+    def tier_runs(self, tier: str) -> list[CheckRun]:
+        return [r for r in self.runs if r.tier == tier]
+
+    def tier_status(self, tier: str) -> str | None:
+        """This function's status in one tier; None when the tier did not run on it."""
+        runs = self.tier_runs(tier)
+        if self.fixed_status and tier in self.counted:
+            return self.fixed_status
+        if not runs:
+            return None
+        if any(r.failure is not None for r in runs):
+            return "failed"
+        return "warning" if any(r.warning is not None for r in runs) else "passed"
+
+    @property
+    def tiers(self) -> dict[str, str]:
+        """Status per tier that ran (or was asked for), in ``TIERS`` order."""
+        statuses = {t: self.tier_status(t) for t in TIERS}
+        return {t: s for t, s in statuses.items() if s is not None}
 
     @property
     def status(self) -> str:
@@ -40,9 +79,13 @@ class FunctionVerdict:
             return "failed"
         return "warning" if self.warnings else "passed"
 
-    def _worst(self, checks: tuple[str, ...]) -> float | None:
-        errors = [r.worst_error for r in self.runs if r.check in checks and r.passed]
+    def _worst(self, checks: tuple[str, ...], tier: str | None = None) -> float | None:
+        errors = [r.worst_error for r in self.tier_runs(tier or self.primary)
+                  if r.check in checks and r.passed]
         return max(errors) if errors else None
+
+    def worst_vs_jax_in(self, tier: str) -> float | None:
+        return self._worst(JAX_CHECKS, tier)
 
     @property
     def worst_vs_jax(self) -> float | None:
@@ -54,20 +97,28 @@ class FunctionVerdict:
 
     @property
     def examples(self) -> int:
-        """Examples checked: summed over this function's checks (passed, warned, failed)."""
-        return sum(r.passed + r.warnings + (r.failure is not None) for r in self.runs)
+        """Examples checked: summed over this function's checks (passed, warned, failed) in the
+        counted tiers."""
+        return sum(r.passed + r.warnings + (r.failure is not None) for r in self.counted_runs)
+
+    def _tag(self, run: CheckRun) -> str:
+        """"[float32] " before a check's title when tiers other than float64 are in play."""
+        return "" if set(self.counted) == {"float64"} else f"[{run.tier}] "
 
     @property
     def message(self) -> str:
         """Each failed (then warned) check on one line, then the examples they failed on."""
         if self.note:
             return self.note
-        findings = [r.failure for r in self.failures] + [r.warning for r in self.warnings]
+        runs = self.failures + self.warnings
+        findings = [r.failure or r.warning for r in runs]
         by_message: dict[str, list] = {}
-        for finding in findings:  # a function that raises says the same to every check
-            by_message.setdefault(finding.message, []).append(finding)
-        lines = [f"{'✗' if group[0].failed else '!'} {', '.join(f.title for f in group)}: {message}"
+        for run, finding in zip(runs, findings):  # a function that raises says the same to all
+            by_message.setdefault(finding.message, []).append((finding, self._tag(run)))
+        lines = [f"{'✗' if group[0][0].failed else '!'} "
+                 f"{', '.join(tag + f.title for f, tag in group)}: {message}"
                  for message, group in by_message.items()]
+        lines += self._reported_tiers()
         seen = []
         for finding in findings:
             example = finding.example
@@ -77,6 +128,24 @@ class FunctionVerdict:
                 lines.append(f"  reproduce: {example.reproduce()}")
         return "\n".join(lines)
 
+    def _reported_tiers(self) -> list[str]:
+        """A line per tier run on top of the counted ones, when this function failed."""
+        if self.status != "failed":
+            return []
+        lines = []
+        for tier in (t for t in TIERS if t not in self.counted and self.tier_runs(t)):
+            status = self.tier_status(tier)
+            if status == "failed":
+                first = next(r.failure for r in self.tier_runs(tier) if r.failure is not None)
+                verdict = f"fails it too: {first.title}: {first.message}"
+            else:
+                verdict = (f"{status}: right at single precision; if it computes in {tier} "
+                           f"on purpose, `bpcheck check --tier {tier}` checks every function "
+                           f"in that tier")
+            lines.append(f"→ the {tier} tier (run because of a precision loss in this layer) "
+                         f"{verdict}")
+        return lines
+
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "status": self.status,
@@ -85,14 +154,16 @@ class FunctionVerdict:
             "worst_error_vs_jax": self.worst_vs_jax,
             "worst_error_vs_finite_differences": self.worst_vs_fd,
             "examples": self.examples,
-            "checks": {r.check: {"status": r.status, "passed": r.passed, "warnings": r.warnings,
-                                 "skipped": r.skipped, "worst_error": r.worst_error}
-                       for r in self.runs},
+            "tiers": self.tiers,
+            "checks": _checks_json(self.tier_runs(self.primary)),
         }
+        if len(self.tiers) > 1:
+            data["checks_by_tier"] = {t: _checks_json(self.tier_runs(t)) for t in self.tiers}
         failures = []
         for run in self.failures:
             finding, example = run.failure, run.failure.example
             failures.append({
+                "tier": run.tier,
                 "check": finding.check, "title": finding.title, "message": finding.message,
                 "diagnosis": finding.diagnosis, "pattern": run.pattern,
                 "example": example.shapes() if example else None,
@@ -107,23 +178,30 @@ class FunctionVerdict:
         return data
 
 
+def _checks_json(runs: list[CheckRun]) -> dict[str, Any]:
+    return {r.check: {"status": r.status, "passed": r.passed, "warnings": r.warnings,
+                      "skipped": r.skipped, "worst_error": r.worst_error} for r in runs}
+
+
 def verdicts(runs: list[CheckRun], functions: list[tuple[str, str]] | None = None,
              missing: set[str] = frozenset(), problems: dict[str, str] | None = None,
-             ) -> list[FunctionVerdict]:
+             counted: tuple[str, ...] = ("float64",)) -> list[FunctionVerdict]:
     """One verdict per function: check runs grouped by the function each judged (a failure may
     name another function), in the order of ``functions`` ((function, layer) pairs) when given,
-    with rows for the functions that are missing or could not be run."""
+    with rows for the functions that are missing or could not be run. ``counted``: the tiers
+    that decide each status."""
     problems = problems or {}
     table: dict[str, FunctionVerdict] = {}
     for function, layer in functions or []:
-        row = table[function] = FunctionVerdict(function, layer)
+        row = table[function] = FunctionVerdict(function, layer, counted=counted)
         if function in missing:
             row.fixed_status, row.note = "missing", f"{function} is not defined"
         elif function in problems:
             row.fixed_status, row.note = "error", problems[function]
     for run in runs:
         function = run.failure.function if run.failure is not None else run.function
-        table.setdefault(function, FunctionVerdict(function, run.layer)).runs.append(run)
+        row = table.setdefault(function, FunctionVerdict(function, run.layer, counted=counted))
+        row.runs.append(run)
     return list(table.values())
 
 

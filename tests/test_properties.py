@@ -7,6 +7,9 @@ every property sees the profile's number of examples per layer; a failure report
 that failed on the smallest example hypothesis found. Then: the models, identities and mse_loss at
 large magnitudes; batchnorm's running statistics (state, not output); exp underflow in manual/.
 
+``pytest --tier float32`` runs the battery in the float32 tier (``bpcheck.tiers``: float32 inputs,
+float32 tolerances, no finite differences); the other properties here are float64 ones.
+
 ``pytest --impl path/to/layers.py`` runs this file against a user's implementation: functions the
 file does not define are skipped, functions it defines but that cannot be called as the protocol
 says fail with the reason.
@@ -25,21 +28,22 @@ from bpcheck.jaxsetup import jax  # float64 before any JAX array exists
 from bpcheck.plugin import checks_available
 from bpcheck.registry import LARGE, REGISTRY, layer_named
 from bpcheck.strategies import build_example, draws, examples
+from bpcheck.tiers import checks_in_tier
 from bpcheck.tolerances import ANALYTIC, compare
 
 import jax.numpy as jnp  # noqa: E402  (after bpcheck.jaxsetup: float64)
 
 
 @given(data=st.data())
-def test_battery(layer, target, data, pytestconfig):
+def test_battery(layer, target, tier, data, pytestconfig):
     impl, problems = target
     for name in layer.functions:
         if name in problems:
             pytest.fail(problems[name], pytrace=False)
-    checks = checks_available(layer, impl, problems)
+    checks = checks_in_tier(checks_available(layer, impl, problems), tier)
     if not checks:
         pytest.skip(f"{', '.join(layer.functions)} not defined in {impl.label}")
-    example = data.draw(examples(layer), label="example")
+    example = data.draw(examples(layer, tier), label="example")
     findings = enforce(run_battery(layer, impl, example, checks))
     if pytestconfig.getoption("--impl") is None:
         # manual/ is the reference: at a kink it follows JAX's convention (relu'(0) = 0, the left
