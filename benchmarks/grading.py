@@ -80,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--class-size", type=int, default=50)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
+    if args.copies < 1:
+        parser.error("--copies must be at least 1 (one is also graded, untimed, to warm the JAX "
+                     "compilation cache)")
     console = Console()
     results: dict = {"machine": {"cores": os.cpu_count(), "python": platform.python_version(),
                                  "platform": platform.platform()}, "throughput": {}}
