@@ -101,8 +101,10 @@ def _program(layer: Layer, treedef: Any, static: tuple, kind: str) -> Callable[.
 BUCKET_MIN = 64
 #: rows of a batch (the default batch sizes 1 and 5 share one program)
 ROWS_MIN = 8
-#: points evaluated at once by finite differences (4 per direction)
-POINTS_MIN = 4
+#: points evaluated at once by finite differences (4 per direction, at most 13 directions: 52):
+#: every count shares one program when the points hold at most POINTS_BUDGET floats in all
+POINTS_MIN = 64
+POINTS_BUDGET = 2**20
 
 
 def _bucket(size: int, least: int) -> int:
@@ -186,7 +188,8 @@ def reference_forward_stacked(layer: Layer, args: tuple[Any, ...],
     # K goes up to its bucket with copies of the first point; a row-independent layer's batch
     # (axis 1 of a stacked argument) gets zero rows, as in ``reference_vjp``.
     k = len(stacked[0])
-    extra = _bucket(k, POINTS_MIN) - k
+    entries = sum(int(np.prod(np.shape(points)[1:])) for points in stacked)
+    extra = _bucket(k, POINTS_MIN if POINTS_MIN * entries <= POINTS_BUDGET else 1) - k
     stacked = [np.concatenate([points, np.repeat(points[:1], extra, axis=0)]) for points in stacked]
     n = None
     if layer.batched and not layer.is_loss:
