@@ -225,6 +225,35 @@ def test_planted_mistake_fails_the_vjp_check(name, bad, impl):
     assert run.failure.function == name
 
 
+# ---------------------------------------------------------------- relu at exactly zero
+
+
+@pytest.mark.parametrize("name", ["two_layer_net_loss", "column_two_layer_loss"])
+@pytest.mark.parametrize("n", [1, 5])
+def test_a_dead_first_layer_takes_relu_derivative_zero_as_jax_does(name, n, impl):
+    """With X = 0 and b1 = 0 every first-layer pre-activation is exactly 0, a relu kink. Inside a
+    whole model the battery cannot tell a convention there from a mistake (the kink feeds every
+    gradient), so the hand-written models take relu'(0) = 0, as JAX does: db1 is then 0. Drawn
+    examples reach this point only when exact zeros line up (a mutant taking relu'(0) = 1 in
+    column_two_layer_loss survived a run whose draws never lined them up)."""
+    from bpcheck.autodiff import reference_vjp
+    from bpcheck.implementation import evaluate
+    from bpcheck.strategies import Dims, Draw
+
+    layer = layer_named(name)
+    ex = build_example(layer, Draw(Dims(n, 3, 3, 4, (), False), 1.0, False, 17))  # c = 4: relu
+    args = list(ex.args)
+    if "activation" in layer.arg_names:
+        assert args[layer.arg_names.index("activation")] == "relu"
+    for name_zeroed in ("X", "b1"):
+        position = layer.arg_names.index(name_zeroed)
+        args[position] = np.zeros_like(args[position])
+    _, grads = evaluate(layer, impl, tuple(args), None)
+    _, expected = reference_vjp(layer, tuple(args), None)
+    assert not np.any(expected[layer.grad_names.index("db1")])
+    for grad_name, grad, ref in zip(layer.grad_names, grads, expected):
+        _assert_close(grad, ref, f"{name} {grad_name} with a dead first layer")
+
 
 def test_the_mlp_domain_reaches_every_loss_at_every_depth_and_every_activation():
     from bpcheck.registry_networks import MLP_ACTIVATIONS, MLP_LOSSES, _mlp_args
