@@ -9,6 +9,7 @@ import inspect
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from planted import PLANTED
@@ -51,3 +52,41 @@ def test_the_correct_layers_pass_through_the_sandbox(tmp_path):
                 if check_named(check).applies(layer):
                     run = run_check(layer, sandbox.impl, check_named(check), max_examples=30)
                     assert run.failure is None, run.failure.report()
+
+
+#: relu_backward variants and the audit each must get, in-process and through the sandbox alike.
+AUDITED = {
+    "returns part of dout": ("return dout.reshape(-1)[1:]", (False, False, ((0, "dout"),))),
+    "returns x from the cache": ("return cache.x", (False, False, ((0, 0),))),
+    "edits dout": ("dout *= 2.0\n    return dout.copy()", (True, False, ())),
+    "edits the cache": ("cache.x[...] = 0.0\n    return dout.copy()", (False, True, ())),
+    "is clean": ("return dout * (cache.x > 0)", (False, False, ())),
+}
+
+
+@pytest.mark.parametrize("behaviour", AUDITED, ids=list(AUDITED))
+def test_the_audit_of_a_backward_is_the_same_in_process_and_in_the_sandbox(behaviour, tmp_path):
+    """What a backward edited in place or aliased (``implementation.Audit``) is gathered by the
+    grader in-process and by the child in the sandbox; both must report the same facts, a
+    gradient that is only part of dout's memory included."""
+    from bpcheck.implementation import Implementation, evaluations
+
+    body, expected = AUDITED[behaviour]
+    source = ("import numpy as np\nfrom collections import namedtuple\n"
+              "Cache = namedtuple('Cache', 'x')\n"
+              "def relu_forward(x):\n    return np.maximum(x, 0.0), Cache(x)\n"
+              f"def relu_backward(dout, cache):\n    {body}\n")
+    (tmp_path / "layers.py").write_text(source)
+    namespace: dict = {}
+    exec(compile(source, str(tmp_path / "layers.py"), "exec"), namespace)
+    layer = layer_named("relu")
+    args = (np.linspace(-1.0, 1.0, 6).reshape(2, 3),)
+    dout = np.arange(6.0).reshape(2, 3) + 1.0
+    here = Implementation("here", {n: namespace[n] for n in ("relu_forward", "relu_backward")})
+    (local,) = evaluations(layer, here, [(args, [dout])])
+    with Sandbox(tmp_path, REGISTRY) as sandbox:
+        assert sandbox.load_error is None
+        (remote,) = evaluations(layer, sandbox.impl, [(args, [dout])])
+    for evaluation in (local, remote):
+        audit = evaluation.audits[0]
+        assert (audit.dout_changed, audit.cache_changed, audit.aliases) == expected
