@@ -81,19 +81,26 @@ def _format_error(value: float | None) -> str:
     return "—" if value is None else f"{value:.1e}"
 
 
+#: A tier's verdict in a table cell beside its worst error (one column per tier fits 80 columns).
+TIER_MARK = {"passed": "[green]✓[/]", "failed": "[bold red]✗[/]", "error": "[bold red]✗ error[/]",
+             "warning": "[yellow]![/]"}
+
+
 def _table(rows, title: str, console: Console) -> None:
     """One row per function; with more than one tier in play (``--tier both``, or the float32
-    tier run after a precision loss), each tier's status and worst error vs JAX too."""
+    tier run after a precision loss), one column per tier instead of the status: its verdict and
+    its worst error vs JAX."""
     from bpcheck.tiers import TIERS
 
     tiers = [t for t in TIERS if any(t in row.tiers for row in rows)]
-    table = Table(title=title)
+    several = len(tiers) > 1
+    table = Table(title=title, caption=(
+        "per tier: ✓ passed, ✗ failed, ! warning, then its worst error against JAX"
+        if several else None))
     table.add_column("function", no_wrap=True)
-    table.add_column("status", no_wrap=True)
-    columns = ["vs JAX", "vs FD"]
-    if len(tiers) > 1:
-        columns = [c for t in tiers for c in (t, f"{t} vs JAX")] + ["vs FD"]
-    for column in (*columns, "examples", "checks"):
+    if not several:
+        table.add_column("status", no_wrap=True)
+    for column in (*(tiers if several else ["vs JAX"]), "vs FD", "examples", "checks"):
         table.add_column(column, justify="right", no_wrap=True)
     for row in rows:
         if row.status == "missing":
@@ -102,12 +109,12 @@ def _table(rows, title: str, console: Console) -> None:
         passed_checks = sum(r.failure is None for r in counted)
         checks = f"{passed_checks}/{len(counted)}" if counted else "—"
         examples = f"{row.examples:,}" if counted else "—"
-        errors = [_format_error(row.worst_vs_jax)]
-        if len(tiers) > 1:
-            errors = [cell for t in tiers for cell in (
-                STATUS_STYLE.get(row.tiers.get(t), "—"), _format_error(row.worst_vs_jax_in(t)))]
-        table.add_row(row.function, STATUS_STYLE[row.status], *errors,
-                      _format_error(row.worst_vs_fd), examples, checks)
+        if several:
+            verdicts = [f"{TIER_MARK.get(row.tiers.get(t), '—')} "
+                        f"{_format_error(row.worst_vs_jax_in(t))}" for t in tiers]
+        else:
+            verdicts = [STATUS_STYLE[row.status], _format_error(row.worst_vs_jax)]
+        table.add_row(row.function, *verdicts, _format_error(row.worst_vs_fd), examples, checks)
     console.print(table)
     missing = [row.function for row in rows if row.status == "missing"]
     if missing:

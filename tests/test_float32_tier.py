@@ -236,8 +236,15 @@ def test_check_with_tier_float32_passes_a_float32_file(tmp_path):
         assert "finite_differences" not in function["checks"]
 
 
-def test_check_with_both_tiers_reports_each(tmp_path):
+def test_check_with_both_tiers_reports_each(tmp_path, capsys):
     status, verdict = _check(tmp_path, "--tier", "both")
+    # The table: a column per tier holding each function's verdict, readable at 80 columns.
+    lines = capsys.readouterr().out.splitlines()
+    header = next(line for line in lines if "┃" in line and "function" in line)
+    assert [cell.strip() for cell in header.split("┃")[2:4]] == ["float64", "float32"]
+    rows = {line.split("│")[1].strip(): line.split("│") for line in lines if line.count("│") > 2}
+    assert "✗" in rows["affine_backward"][2] and "✓" in rows["affine_backward"][3]
+    assert all(len(line) <= 80 for line in lines if "│" in line or "┃" in line)
     backward = verdict["functions"]["affine_backward"]
     assert status == 1 and verdict["tiers"] == ["float64", "float32"]
     assert backward["tiers"] == {"float64": "failed", "float32": "passed"}
