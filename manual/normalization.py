@@ -31,6 +31,9 @@ def batchnorm_forward(x, gamma, beta, bn_param):
     Train mode uses the batch mean and biased variance and replaces
     bn_param['running_mean'] / ['running_var'] with new arrays
     (momentum * running + (1 - momentum) * batch); test mode uses the running stats.
+    The mean gets one correction step, mu + mean(x - mu), which brings it within about an ulp of
+    the exact mean: on a nearly-constant batch x - mu then keeps the wobble's digits (a plain
+    mean's own rounding cost up to 6e-11 of dgamma against JAX, beside ANALYTIC's 1e-10).
     """
     mode = bn_param["mode"]
     eps = bn_param.get("eps", 1e-5)
@@ -41,7 +44,8 @@ def batchnorm_forward(x, gamma, beta, bn_param):
 
     if mode == "train":
         mu = x.mean(axis=0)
-        var = x.var(axis=0)
+        mu = mu + (x - mu).mean(axis=0)
+        var = ((x - mu) ** 2).mean(axis=0)
         inv_std = 1.0 / np.sqrt(var + eps)
         xhat = (x - mu) / np.sqrt(var + eps)
         bn_param["running_mean"] = momentum * running_mean + (1 - momentum) * mu
@@ -83,11 +87,13 @@ def layernorm_forward(x, gamma, beta, ln_param):
 
     x: (N, D); gamma: (D,); beta: (D,); out: (N, D).
     ln_param: dict with optional 'eps' (default 1e-5); it is not modified.
-    xhat = (x - x.mean(1)) / sqrt(x.var(1) + eps)  (biased variance)
+    xhat = (x - x.mean(1)) / sqrt(x.var(1) + eps)  (biased variance), the mean with one
+    correction step as in batchnorm_forward.
     """
     eps = ln_param.get("eps", 1e-5)
     mu = x.mean(axis=1, keepdims=True)
-    var = x.var(axis=1, keepdims=True)
+    mu = mu + (x - mu).mean(axis=1, keepdims=True)
+    var = ((x - mu) ** 2).mean(axis=1, keepdims=True)
     inv_std = 1.0 / np.sqrt(var + eps)
     xhat = (x - mu) / np.sqrt(var + eps)
     out = gamma * xhat + beta

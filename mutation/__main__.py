@@ -126,6 +126,11 @@ def main(argv: list[str] | None = None) -> int:
         sub.add_argument("--entries", action="store_true",
                          help="print an equivalents.toml entry for each survivor")
     args = parser.parse_args(argv)
+    try:  # a broken equivalents file is reported before a run, not after it
+        equivalents.load()
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if args.command == "run":
         return run(args)
     return _report(Path(args.workspace).resolve(), entries=args.entries)

@@ -35,7 +35,10 @@ def load(path: Path = FILE) -> dict[tuple[str, str, str, str], Equivalent]:
     """The equivalents by key; an entry without a reason, or listed twice, is an error."""
     if not path.exists():
         return {}
-    entries = tomllib.loads(path.read_text("utf-8")).get("equivalent", [])
+    try:
+        entries = tomllib.loads(path.read_text("utf-8")).get("equivalent", [])
+    except tomllib.TOMLDecodeError as exc:  # e.g. an apostrophe inside a '…' string
+        raise ValueError(f"{path.name} is not valid TOML: {exc}") from None
     known: dict[tuple[str, str, str, str], Equivalent] = {}
     for entry in entries:
         item = Equivalent(entry["file"], entry["function"], entry["line"], entry["mutated"],
