@@ -2,6 +2,7 @@
 that call `bpcheck gradescope`, no caches or tests, and identical bytes when built twice."""
 
 import json
+import os
 import re
 import shutil
 import stat
@@ -155,3 +156,29 @@ def test_missing_source_or_rubric_is_one_clear_error(project, tmp_path):
     with pytest.raises(FileNotFoundError, match="requirements-lock.txt not found"):
         write_bundle(tmp_path / "a.zip", project)
     assert not (tmp_path / "a.zip").exists()
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_setup_warms_the_jax_cache_by_grading_the_bundled_layers(tmp_path):
+    """setup.sh's last step, run here with this environment's bpcheck, the real manual/ and a
+    one-layer rubric: it grades the copy of manual/ and leaves compiled programs in the cache."""
+    import sys
+
+    from bpcheck.bundle import SOURCE_DIR, VENV_DIR, WARM_UP, setup_script
+
+    root = Path(__file__).resolve().parent.parent
+    rubric = tmp_path / "rubric.toml"
+    rubric.write_text("examples = 2\n[points]\naffine_forward = 1\naffine_backward = 1\n")
+    setup = setup_script(with_rubric=True)
+    assert setup.endswith(WARM_UP.split("{command}")[1])
+    warm = setup.split("WARM=$(mktemp -d)")[1]
+    script = ("set -euo pipefail\nSOURCE=" + str(root) + "\nWARM=$(mktemp -d)" + warm).replace(
+        f"{VENV_DIR}/bin/bpcheck", str(Path(sys.executable).with_name("bpcheck"))).replace(
+        f"{SOURCE_DIR}/rubric.toml", str(rubric)).replace('rm -rf "$WARM"', 'cat "$WARM/results.json"')
+    cache = tmp_path / "cache"
+    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "BPCHECK_JAX_CACHE": str(cache)})
+    assert done.returncode == 0, done.stderr
+    assert "warming JAX's compilation cache failed" not in done.stdout
+    assert json.loads(done.stdout[done.stdout.index("{"):])["score"] == 2.0
+    assert any(cache.iterdir()), "no compiled program was cached"
