@@ -119,6 +119,15 @@ def _padded(values: Any) -> np.ndarray:
     return padded
 
 
+def _batch_padded(layer: Layer, args: tuple[Any, ...]) -> tuple[tuple[Any, ...], int, int]:
+    """``args`` with each batched argument padded to its bucket of rows; the batch size N and
+    that bucket."""
+    n = np.shape(args[layer.batched[0]])[0]
+    rows = _bucket(n, ROWS_MIN)
+    return tuple(_padded_rows(a, rows) if p in layer.batched else a
+                 for p, a in enumerate(args)), n, rows
+
+
 def _padded_rows(values: Any, rows: int) -> np.ndarray:
     """``values`` with zero rows appended along axis 0, up to ``rows``."""
     values = np.asarray(values)
@@ -140,11 +149,8 @@ def reference_vjp(
         shape = np.shape(args[0])
         out, (dx,) = _vjp(layer, (_padded(args[0]), *args[1:]), _padded(cotangent))
         return _unpadded(out, shape), (_unpadded(dx, shape),)
-    if layer.batched and not layer.is_loss:  # zero rows with a zero dout change no gradient
-        n = np.shape(args[layer.batched[0]])[0]
-        rows = _bucket(n, ROWS_MIN)
-        padded = tuple(_padded_rows(a, rows) if p in layer.batched else a
-                       for p, a in enumerate(args))
+    if layer.independent_rows:  # zero rows with a zero dout change no gradient
+        padded, n, rows = _batch_padded(layer, args)
         out, grads = _vjp(layer, padded, _padded_rows(cotangent, rows))
         return np.asarray(out)[:n], tuple(np.asarray(g)[:n] if p in layer.batched else np.asarray(g)
                                           for p, g in zip(layer.differentiable, grads))
@@ -192,10 +198,8 @@ def reference_forward_stacked(layer: Layer, args: tuple[Any, ...],
     extra = _bucket(k, POINTS_MIN if POINTS_MIN * entries <= POINTS_BUDGET else 1) - k
     stacked = [np.concatenate([points, np.repeat(points[:1], extra, axis=0)]) for points in stacked]
     n = None
-    if layer.batched and not layer.is_loss:
-        n = np.shape(args[layer.batched[0]])[0]
-        rows = _bucket(n, ROWS_MIN)
-        args = tuple(_padded_rows(a, rows) if p in layer.batched else a for p, a in enumerate(args))
+    if layer.independent_rows:
+        args, n, rows = _batch_padded(layer, args)
         stacked = [np.stack([_padded_rows(point, rows) for point in points])
                    if p in layer.batched else points
                    for p, points in zip(layer.differentiable, stacked)]

@@ -209,7 +209,7 @@ def _check(args, console, profile, path, pool) -> int:
     checked = [layer for layer in layers
                if any(n in impl.functions and n not in problems for n in layer.functions)]
     names = [layer.name for layer in sorted(checked, key=lambda layer: (
-        layer.elementwise, bool(layer.batched) and not layer.is_loss))]
+        layer.elementwise, layer.independent_rows))]
     jobs = max(1, min(args.jobs or os.cpu_count() or 1, len(names)))
     own_pool = None
     if pool is None and jobs > 1:

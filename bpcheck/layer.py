@@ -83,6 +83,12 @@ class Layer:
     def is_loss(self) -> bool:
         return self.name.endswith("_loss")
 
+    @property
+    def independent_rows(self) -> bool:
+        """Each row of the output depends on its own rows of the batched arguments only (a layer
+        with batched arguments; a loss's mean couples its rows)."""
+        return bool(self.batched) and not self.is_loss
+
     @cached_property
     def arg_names(self) -> tuple[str, ...]:
         params = inspect.signature(self.reference).parameters.values()

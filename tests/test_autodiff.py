@@ -57,8 +57,7 @@ def test_one_program_serves_every_shape_of_an_elementwise_layer():
     assert sum(p._cache_size() for p in programs) == 1
 
 
-ROW_INDEPENDENT = [layer for layer in REGISTRY
-                   if layer.batched and not layer.is_loss and not layer.elementwise]
+ROW_INDEPENDENT = [layer for layer in REGISTRY if layer.independent_rows and not layer.elementwise]
 
 
 def test_the_row_independent_layers_include_the_protocol_ones():
