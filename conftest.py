@@ -32,13 +32,13 @@ def _target(config):
 
             config._bpcheck_target = (Implementation.from_module(manual), REGISTRY, {})
         else:
-            from bpcheck.plugin import PluginError, load
+            from bpcheck.loader import LoadError, load
 
             try:
-                plugin = load(path)
-            except PluginError as exc:
+                loaded = load(path)
+            except LoadError as exc:
                 raise pytest.UsageError(f"--impl: {exc}") from None
-            config._bpcheck_target = (plugin.impl, plugin.layers, plugin.problems)
+            config._bpcheck_target = (loaded.impl, loaded.layers, loaded.problems)
     return config._bpcheck_target
 
 

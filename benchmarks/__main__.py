@@ -6,7 +6,7 @@ Detection power, cost to a verdict, suite throughput and the speed of the hand-w
 
 Sections (each prints a table; --json writes every number):
 
-* detection — every file of benchmarks/mistakes/ × {cs231n-style numerical gradients, torch
+* detection — every file of mistakes/ × {cs231n-style numerical gradients, torch
   gradcheck, torch gradcheck fast_mode, jax check_grads, bpcheck}: caught or not; and the correct
   manual/ layers through the same checkers (false alarms).
 * cost — forward calls and wall time of each checker on a correct layer at growing shapes, and

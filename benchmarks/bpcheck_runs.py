@@ -11,15 +11,16 @@ from pathlib import Path
 
 from benchmarks.counting import CallCounter, reference_calls
 from bpcheck import profiles
-from bpcheck.checks import checks_for
-from bpcheck.cli import DEFAULT_EXAMPLES
+from bpcheck.battery.checks import checks_for
+from bpcheck.cli.main import DEFAULT_EXAMPLES
 from bpcheck.implementation import Implementation
 from bpcheck.layer import Layer
-from bpcheck.plugin import checks_available, load
+from bpcheck.battery.checks import checks_available
+from bpcheck.loader import load
 from bpcheck.registry import layer_named
-from bpcheck.runner import run_checks
-from bpcheck.strategies import Example
-from bpcheck.verdict import verdicts
+from bpcheck.battery.runner import run_checks
+from bpcheck.battery.example import Example
+from bpcheck.battery.verdict import verdicts
 
 #: The CLI's default profile (fresh randomness) and examples per layer.
 DEFAULT_PROFILE = "dev"
@@ -72,9 +73,9 @@ def verdict_on(impl: Implementation, layer: Layer, problems: dict[str, str] | No
 
 def verdict_on_file(path: Path, layer_name: str, **options) -> BpcheckResult:
     """``bpcheck check PATH --only LAYER`` in this process."""
-    plugin = load(path)
-    layer = next(layer for layer in plugin.layers if layer.name == layer_name)
-    return verdict_on(plugin.impl, layer, plugin.problems, **options)
+    loaded = load(path)
+    layer = next(layer for layer in loaded.layers if layer.name == layer_name)
+    return verdict_on(loaded.impl, layer, loaded.problems, **options)
 
 
 @dataclass

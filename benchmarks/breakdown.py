@@ -16,8 +16,8 @@ from collections import Counter
 from dataclasses import replace
 
 from bpcheck import profiles
-from bpcheck.checks import checks_for
-from bpcheck.cli import DEFAULT_EXAMPLES
+from bpcheck.battery.checks import checks_for
+from bpcheck.cli.main import DEFAULT_EXAMPLES
 
 
 def measure(max_examples: int = DEFAULT_EXAMPLES) -> dict:
@@ -25,7 +25,7 @@ def measure(max_examples: int = DEFAULT_EXAMPLES) -> dict:
     from benchmarks.compile_time import compile_seconds
     from bpcheck.implementation import Implementation
     from bpcheck.registry import REGISTRY
-    from bpcheck.runner import run_checks
+    from bpcheck.battery.runner import run_checks
 
     profiles.load("ci")
     impl = Implementation.from_module(manual)

@@ -60,7 +60,9 @@ def reference_calls() -> Iterator[Counter]:
     """Count bpcheck's JAX twin evaluations made by the battery and the diagnosis while the block
     runs: ``reference_vjp`` calls, and ``reference_forward`` points (finite differences evaluate
     the twin at all of an example's stencil points in one vectorised call; each point counts)."""
-    from bpcheck import autodiff, checks, diagnose
+    from bpcheck import autodiff
+    from bpcheck.battery import checks
+    from bpcheck.battery import diagnose
 
     counts: Counter = Counter()
     # The battery's reference at an example's own point goes through autodiff.expected (computed

@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from benchmarks.bpcheck_runs import BpcheckResult, verdict_on, verdict_on_file
-from benchmarks.catalogue import Mistake, catalogue
+from mistakes import Mistake, catalogue
 from benchmarks.draws import peer_example
 from benchmarks.peers import PEERS, PeerResult, run_peer, warm_up
 from bpcheck.implementation import Implementation
 from bpcheck.layer import Layer
-from bpcheck.plugin import load
+from bpcheck.loader import load
 from bpcheck.registry import layer_named
 
 
@@ -64,9 +64,9 @@ def only_broken_flagged(mistake: Mistake, result: BpcheckResult) -> bool:
 
 def detect_mistake(mistake: Mistake, trials: int, max_examples: int | None = None) -> DetectionRow:
     layer = layer_named(mistake.layer)
-    plugin = load(mistake.path)
+    loaded = load(mistake.path)
     row = DetectionRow(mistake.name, mistake.title, mistake.layer, correct=False)
-    row.peers = _peer_trials(layer, plugin.impl, trials)
+    row.peers = _peer_trials(layer, loaded.impl, trials)
     options = {} if max_examples is None else {"max_examples": max_examples}
     row.bpcheck = verdict_on_file(mistake.path, mistake.layer, **options)
     messages = " ".join(row.bpcheck.messages.get(f, "") for f in mistake.broken)

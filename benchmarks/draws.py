@@ -14,7 +14,8 @@ import numpy as np
 from bpcheck.autodiff import output_shape
 from bpcheck.layer import Layer
 from bpcheck.registry import layer_named
-from bpcheck.strategies import Dims, Draw, Example, Values
+from bpcheck.sampling import Dims, Draw, Values
+from bpcheck.battery.example import Example
 
 #: A peer's user draws each size uniformly from this range (the cs231n notebooks use sizes
 #: 2–10 with scale-1 normal values, and batchnorm in train mode).

@@ -20,7 +20,7 @@ from unittest import mock
 import numpy as np
 
 from bpcheck import tolerances
-from bpcheck.strategies import BATCH_SIZES, FEATURE_SIZES, TRAILING_SHAPES, Dims, Draw
+from bpcheck.sampling import BATCH_SIZES, FEATURE_SIZES, TRAILING_SHAPES, Dims, Draw
 
 #: rtol 1 and FLOAT32's atol/rtol ratio: every error below 1 passes, so each is recorded.
 OPEN = tolerances.Tolerance(rtol=1.0, atol=tolerances.FLOAT32.atol / tolerances.FLOAT32.rtol)
@@ -39,11 +39,11 @@ def measure(examples: int = 300, seed: int = 0, only: tuple[str, ...] = ()) -> d
     """The worst error per (layer, check, magnitude) over ``examples`` per layer (all layers, or
     those named in ``only``), and every failure's report."""
     import manual
-    from bpcheck.checks import checks_for, run_battery
+    from bpcheck.battery.checks import checks_for, run_battery
     from bpcheck.implementation import Implementation
     from bpcheck.registry import REGISTRY
-    from bpcheck.strategies import build_example
-    from bpcheck.tiers import checks_in_tier
+    from bpcheck.battery.example import build_example
+    from bpcheck.battery.checks import checks_in_tier
 
     impl = Implementation.from_module(manual)
     rng = np.random.default_rng(seed)

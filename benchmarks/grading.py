@@ -4,7 +4,7 @@
 
 Builds, in a temporary folder, full correct submissions (manual/ copied as a package the
 submission imports: every protocol function, the default rubric) and a mixed class (correct ones,
-the single-mistake files of benchmarks/mistakes/, and the hostile submissions of the grading tests,
+the single-mistake files of mistakes/, and the hostile submissions of the grading tests,
 with their endless loops and memory bombs), then times ``bpcheck grade`` on them as a subprocess.
 The JAX compilation cache is a fresh folder, warmed by one untimed run, so that the numbers are
 the steady state of a grading machine. Each worker process still traces and lowers every program

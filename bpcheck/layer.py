@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from bpcheck.strategies import Dims, Values
+from bpcheck.sampling import Dims, Values
 from bpcheck.tolerances import ANALYTIC, Tolerance
 
 

@@ -10,11 +10,11 @@ programs are the float64 tier's own: no extra compilation.
 
 What changes in the float32 tier (and nowhere else):
 
-* tolerances: ``tolerances.tolerance_for`` gives ``FLOAT32`` (derived from float32's epsilon);
+* tolerances: ``battery.example.tolerance_for`` gives ``FLOAT32`` (derived from float32's epsilon);
 * values: a nearly-constant batch wobbles by 1e-1 with an exact spread, not 1e-4 (see
-  ``strategies.NEARLY_CONSTANT``); the magnitudes are the float64 tier's, ±1e4 included;
+  ``sampling.NEARLY_CONSTANT``); the magnitudes are the float64 tier's, ±1e4 included;
 * gradients may be float32 or float64 arrays (``GRADIENT_DTYPES``);
-* finite differences do not run (``checks_in_tier``): a float32 computation cannot be differenced
+* finite differences do not run (``battery.checks.checks_in_tier``): a float32 computation cannot be differenced
   at a float64 step, and the float64 tier already proves each derivation against finite
   differences; the float32 tier asks only whether a derivation, computed in single precision,
   agrees with the exact VJP at single precision.
@@ -22,12 +22,9 @@ What changes in the float32 tier (and nowhere else):
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from bpcheck.checks import Check
 
 #: The tiers, the default first.
 TIERS = ("float64", "float32")
@@ -45,11 +42,6 @@ def check_tier(tier: str) -> str:
     if tier not in TIERS:
         raise ValueError(f"unknown tier {tier!r}; choose one of {', '.join(TIERS)}")
     return tier
-
-
-def checks_in_tier(checks: tuple[Check, ...], tier: str) -> tuple[Check, ...]:
-    """The checks among ``checks`` that run in ``tier``."""
-    return tuple(c for c in checks if c.name not in NOT_IN_TIER[check_tier(tier)])
 
 
 def in_tier(value: Any, tier: str) -> Any:

@@ -18,13 +18,7 @@ The float32 tier (``bpcheck.tiers``) judges the analytic comparisons with ``FLOA
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
 import numpy as np
-
-if TYPE_CHECKING:
-    from bpcheck.layer import Layer
-    from bpcheck.strategies import Example
 
 EPS64 = float(np.finfo(np.float64).eps)
 
@@ -61,12 +55,6 @@ SINGLE_PRECISION = Tolerance(rtol=200 * EPS32, atol=200 * EPS32 * 1e-3)
 #: computed from a float32 output whose 1 − t keeps ~4 of its 7 digits (measured at scale 40:
 #: 2,800 eps32 with atol = rtol·1e-3, 3 eps32 with atol = rtol).
 FLOAT32 = Tolerance(rtol=256 * EPS32, atol=256 * EPS32)
-
-
-def tolerance_for(layer: Layer, example: Example) -> Tolerance:
-    """The analytic tolerance for one example: the layer's own in the float64 tier, ``FLOAT32``
-    in the float32 tier."""
-    return FLOAT32 if example.draw.tier == "float32" else layer.tolerance
 
 
 #: Central-difference step (absolute; directions have unit max-norm). With Richardson

@@ -10,75 +10,19 @@ Protocol:
     mode stores new running statistics in its ``bn_param`` dict.
 
 Only NumPy is used here.
+
+Each module lists its public functions in ``__all__``; the package exports all of them.
 """
 
-from .activations import (
-    elu_backward,
-    elu_forward,
-    leaky_relu_backward,
-    leaky_relu_forward,
-    relu_backward,
-    relu_forward,
-    sigmoid_backward,
-    sigmoid_forward,
-    softplus_backward,
-    softplus_forward,
-    tanh_backward,
-    tanh_forward,
-)
-from .layers import affine_backward, affine_forward
-from .losses import cross_entropy_loss, mse_loss, softmax_loss, svm_loss
-from .normalization import (
-    batchnorm_backward,
-    batchnorm_forward,
-    layernorm_backward,
-    layernorm_forward,
-)
-from .softmax import (
-    log_softmax_backward,
-    log_softmax_forward,
-    softmax_backward,
-    softmax_forward,
-)
+import importlib as _importlib
+import pkgutil as _pkgutil
 
-__all__ = [
-    "affine_forward",
-    "affine_backward",
-    "relu_forward",
-    "relu_backward",
-    "leaky_relu_forward",
-    "leaky_relu_backward",
-    "elu_forward",
-    "elu_backward",
-    "sigmoid_forward",
-    "sigmoid_backward",
-    "tanh_forward",
-    "tanh_backward",
-    "softplus_forward",
-    "softplus_backward",
-    "softmax_forward",
-    "softmax_backward",
-    "log_softmax_forward",
-    "log_softmax_backward",
-    "softmax_loss",
-    "cross_entropy_loss",
-    "svm_loss",
-    "mse_loss",
-    "batchnorm_forward",
-    "batchnorm_backward",
-    "layernorm_forward",
-    "layernorm_backward",
-]
-
-# Whole models and matrix-calculus identities (issue 3): each module lists its names in __all__.
-from . import deep_networks as _deep_networks  # noqa: E402
-from . import identities as _identities  # noqa: E402
-from . import mlp as _mlp  # noqa: E402
-from . import networks as _networks  # noqa: E402
-from .deep_networks import *  # noqa: E402,F401,F403
-from .identities import *  # noqa: E402,F401,F403
-from .mlp import *  # noqa: E402,F401,F403
-from .networks import *  # noqa: E402,F401,F403
-
-__all__ = [*__all__, *_networks.__all__, *_deep_networks.__all__, *_identities.__all__,
-           *_mlp.__all__]
+# Every module here whose name does not start with "_" lists its public functions in __all__;
+# they are all exported from the package, so a new module needs no edit of this file.
+__all__ = []
+for _info in sorted(_pkgutil.iter_modules(__path__), key=lambda info: info.name):
+    if not _info.name.startswith("_"):
+        _module = _importlib.import_module(f"{__name__}.{_info.name}")
+        for _name in _module.__all__:
+            globals()[_name] = getattr(_module, _name)
+        __all__ += _module.__all__

@@ -11,6 +11,21 @@ from ._stable import ignore_underflow
 from ._stable import sigmoid as _stable_sigmoid
 from ._stable import softplus as _stable_softplus
 
+__all__ = [
+    "elu_backward",
+    "elu_forward",
+    "leaky_relu_backward",
+    "leaky_relu_forward",
+    "relu_backward",
+    "relu_forward",
+    "sigmoid_backward",
+    "sigmoid_forward",
+    "softplus_backward",
+    "softplus_forward",
+    "tanh_backward",
+    "tanh_forward",
+]
+
 
 class ReluCache(NamedTuple):
     """Values saved by `relu_forward` for `relu_backward`."""

@@ -4,6 +4,11 @@ from typing import NamedTuple
 
 import numpy as np
 
+__all__ = [
+    "affine_backward",
+    "affine_forward",
+]
+
 
 class AffineCache(NamedTuple):
     """Values saved by `affine_forward` for `affine_backward`."""

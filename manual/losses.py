@@ -8,6 +8,13 @@ import numpy as np
 from ._stable import ignore_underflow
 from ._stable import exp_nonpos
 
+__all__ = [
+    "cross_entropy_loss",
+    "mse_loss",
+    "softmax_loss",
+    "svm_loss",
+]
+
 
 
 def _log_softmax_rows(x):

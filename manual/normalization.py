@@ -4,6 +4,13 @@ from typing import NamedTuple
 
 import numpy as np
 
+__all__ = [
+    "batchnorm_backward",
+    "batchnorm_forward",
+    "layernorm_backward",
+    "layernorm_forward",
+]
+
 
 class BatchnormCache(NamedTuple):
     """Values saved by `batchnorm_forward` for `batchnorm_backward`."""

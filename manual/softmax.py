@@ -7,6 +7,13 @@ import numpy as np
 from ._stable import ignore_underflow
 from ._stable import exp_nonpos
 
+__all__ = [
+    "log_softmax_backward",
+    "log_softmax_forward",
+    "softmax_backward",
+    "softmax_forward",
+]
+
 
 
 class SoftmaxCache(NamedTuple):

@@ -3,6 +3,15 @@
 import jax
 import jax.numpy as jnp
 
+__all__ = [
+    "elu",
+    "leaky_relu",
+    "relu",
+    "sigmoid",
+    "softplus",
+    "tanh",
+]
+
 
 def relu(x):
     """Compute the rectified linear unit max(x, 0) (JAX derivative at 0 is 0).

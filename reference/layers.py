@@ -2,6 +2,10 @@
 
 import jax.numpy as jnp
 
+__all__ = [
+    "affine",
+]
+
 
 def affine(x, w, b):
     """Compute the affine map out = x.reshape(N, D) @ w + b.

@@ -3,6 +3,13 @@
 import jax
 import jax.numpy as jnp
 
+__all__ = [
+    "cross_entropy_loss",
+    "mse_loss",
+    "softmax_loss",
+    "svm_loss",
+]
+
 
 def softmax_loss(x, y):
     """Compute the mean softmax cross-entropy loss for integer labels.

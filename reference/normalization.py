@@ -2,6 +2,11 @@
 
 import jax.numpy as jnp
 
+__all__ = [
+    "batchnorm",
+    "layernorm",
+]
+
 
 def batchnorm(x, gamma, beta, bn_param):
     """Compute batch normalisation gamma * xhat + beta, per feature over the batch.

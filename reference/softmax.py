@@ -2,6 +2,11 @@
 
 import jax
 
+__all__ = [
+    "log_softmax",
+    "softmax",
+]
+
 
 def softmax(x):
     """Compute softmax(x) = exp(x) / exp(x).sum(-1) over the last axis.

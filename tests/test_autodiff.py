@@ -13,7 +13,8 @@ import pytest
 from bpcheck import autodiff
 from bpcheck.layer import RegistryError
 from bpcheck.registry import REGISTRY, layer_named
-from bpcheck.strategies import Dims, Draw, build_example
+from bpcheck.sampling import Dims, Draw
+from bpcheck.battery.example import build_example
 
 ELEMENTWISE = [layer for layer in REGISTRY if layer.elementwise]
 

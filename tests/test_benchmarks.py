@@ -7,7 +7,7 @@ import pytest
 
 import manual
 from benchmarks.bpcheck_runs import verdict_on_file
-from benchmarks.catalogue import catalogue
+from mistakes import catalogue
 from benchmarks.detection import only_broken_flagged
 from benchmarks.peers import Subject, cs231n, rel_error, run_peer
 from benchmarks.suite import compile_log

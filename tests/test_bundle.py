@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bpcheck.bundle import PROJECT_PACKAGES, write_bundle
+from bpcheck.grading.bundle import PROJECT_PACKAGES, write_bundle
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = ("run_autograder", "setup.sh")
@@ -140,7 +140,7 @@ def test_the_real_project_bundles_its_packages_without_caches(tmp_path):
         names = archive.namelist()
     for package in PROJECT_PACKAGES:
         assert f"{package}/__init__.py" in names
-    assert "bpcheck/bundle.py" in names and "bpcheck/cli.py" in names
+    assert "bpcheck/grading/bundle.py" in names and "bpcheck/cli/main.py" in names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")
                 or n.startswith(("tests/", "examples/", ".jax_cache/", ".venv/"))]
 
@@ -164,7 +164,7 @@ def test_setup_warms_the_jax_cache_by_grading_the_bundled_layers(tmp_path):
     one-layer rubric: it grades the copy of manual/ and leaves compiled programs in the cache."""
     import sys
 
-    from bpcheck.bundle import SOURCE_DIR, VENV_DIR, WARM_UP, setup_script
+    from bpcheck.grading.bundle import SOURCE_DIR, VENV_DIR, WARM_UP, setup_script
 
     root = Path(__file__).resolve().parent.parent
     rubric = tmp_path / "rubric.toml"

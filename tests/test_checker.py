@@ -3,9 +3,9 @@ and the report names the function, the check and a reproducible example."""
 
 import pytest
 
-from bpcheck.checks import check_named
+from bpcheck.battery.checks import check_named
 from bpcheck.registry import layer_named
-from bpcheck.runner import run_check
+from bpcheck.battery.runner import run_check
 
 from planted import PLANTED
 
@@ -30,7 +30,7 @@ def test_planted_mistake_is_caught(bug, check, impl):
         f"{check} did not catch {bug.name!r} in {run.passed} examples")
     report = run.failure.report()
     assert run.failure.function in bug.functions, report
-    assert "reproduce: bpcheck.strategies.rebuild(" in report
+    assert "reproduce: bpcheck.rebuild(" in report
 
 
 def test_failure_shrinks_to_the_smallest_example(impl):

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import manual
-from bpcheck import demo
-from bpcheck.cli import main
+from bpcheck.cli import demo
+from bpcheck.cli.main import main
 
 
 @pytest.fixture

@@ -15,12 +15,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import manual
-from bpcheck.checks import check_named
-from bpcheck.diagnose import BATCH_ONE, LARGE_ONLY, diagnose_shape
-from bpcheck.findings import Finding, enforce
+from bpcheck.battery.checks import check_named
+from bpcheck.battery.diagnose import BATCH_ONE, LARGE_ONLY, diagnose_shape
+from bpcheck.battery.findings import Finding, enforce
 from bpcheck.registry import layer_named
-from bpcheck.runner import run_check, run_checks
-from bpcheck.strategies import Dims, Draw, build_example
+from bpcheck.battery.runner import run_check, run_checks
+from bpcheck.sampling import Dims, Draw
+from bpcheck.battery.example import build_example
 from manual.activations import ReluCache
 
 import planted

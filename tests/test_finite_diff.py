@@ -50,7 +50,8 @@ def test_estimates_keep_the_directions_apart():
 @pytest.mark.parametrize("name", ["affine", "softmax_loss", "batchnorm", "softmax"])
 @pytest.mark.parametrize("count", [2, 3])  # 3 directions: 12 points, padded to 16
 def test_the_twin_at_stacked_points_equals_the_twin_at_each_point(name, count):
-    from bpcheck.strategies import Dims, Draw, build_example
+    from bpcheck.sampling import Dims, Draw
+    from bpcheck.battery.example import build_example
 
     layer = layer_named(name)
     ex = build_example(layer, Draw(Dims(5, 3, 4, 4, (), False), 1.0, False, 7))

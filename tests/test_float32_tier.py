@@ -15,12 +15,13 @@ import bpcheck  # noqa: F401  (for the reproduce lines evaluated below)
 import manual
 import planted
 from bpcheck import autodiff
-from bpcheck.checks import check_named
-from bpcheck.cli import main
-from bpcheck.diagnose import precision_loss
+from bpcheck.battery.checks import check_named
+from bpcheck.cli.main import main
+from bpcheck.battery.diagnose import precision_loss
 from bpcheck.registry import REGISTRY, layer_named
-from bpcheck.runner import run_check, run_checks
-from bpcheck.strategies import Dims, Draw, build_example
+from bpcheck.battery.runner import run_check, run_checks
+from bpcheck.sampling import Dims, Draw
+from bpcheck.battery.example import build_example
 
 #: Examples per layer: the tier's own property suite is ``pytest --tier float32``; here a few
 #: derandomized ones per layer show that nothing in the tier rejects correct code.

@@ -17,11 +17,11 @@ import pytest
 
 from class_fixtures import FAKE, GRADED, HOSTILE, STRAY, build_class
 
-from bpcheck import cli
-from bpcheck.grade import grade_all
+from bpcheck.cli import main as cli
+from bpcheck.grading.grade import grade_all
 from bpcheck.registry import REGISTRY
-from bpcheck.rubric import load
-from bpcheck.sandbox import process
+from bpcheck.grading.rubric import load
+from bpcheck.grading.sandbox import process
 
 pytestmark = pytest.mark.xdist_group(name="grade")
 GRADESCOPE_KEYS = {"score", "execution_time", "output", "tests", "visibility"}
@@ -158,7 +158,7 @@ def test_a_regrade_skips_what_is_graded_and_force_gives_the_same_verdict(graded,
 
 
 def test_the_class_report_and_summary_are_written(graded):
-    from bpcheck.report import write_class_report
+    from bpcheck.grading.report import write_class_report
 
     paths = write_class_report(graded["out"], graded["documents"])
     summary = (graded["out"] / "summary.csv").read_text().splitlines()
@@ -215,8 +215,8 @@ def test_the_default_example_count_catches_every_planted_mistake(seed):
 
     from bpcheck.implementation import Implementation
     from bpcheck.registry import layer_named
-    from bpcheck.rubric import DEFAULT_EXAMPLES
-    from bpcheck.runner import run_checks
+    from bpcheck.grading.rubric import DEFAULT_EXAMPLES
+    from bpcheck.battery.runner import run_checks
 
     impl = Implementation.from_module(manual)
     for bug in PLANTED:

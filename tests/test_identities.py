@@ -17,10 +17,11 @@ import numpy as np
 import pytest
 
 import manual
-from bpcheck.checks import check_named
+from bpcheck.battery.checks import check_named
 from bpcheck.registry import layer_named
-from bpcheck.runner import run_check
-from bpcheck.strategies import Dims, Draw, build_example
+from bpcheck.battery.runner import run_check
+from bpcheck.sampling import Dims, Draw
+from bpcheck.battery.example import build_example
 
 #: Examples allowed to find a planted mistake: every one below fails on almost any example.
 BUDGET = 100
@@ -77,7 +78,7 @@ def hunt(name: str, impl, wrong, shrink: bool = False):
                     max_examples=BUDGET, shrink=shrink)
     assert run.failure is not None, f"{wrong.__name__} passed {run.passed} examples"
     assert run.failure.function == name
-    assert "reproduce: bpcheck.strategies.rebuild(" in run.failure.report()
+    assert "reproduce: bpcheck.rebuild(" in run.failure.report()
     return run.failure
 
 

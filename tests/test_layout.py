@@ -13,7 +13,8 @@ from bpcheck.layer import Layer, RegistryError
 from bpcheck.registry import REGISTRY
 
 ROOT = Path(__file__).resolve().parent.parent
-STDLIB_OK = {"__future__", "typing", "functools", "math", "dataclasses", "collections", "warnings"}
+STDLIB_OK = {"__future__", "typing", "functools", "math", "dataclasses", "collections", "warnings",
+             "importlib", "pkgutil"}
 
 
 def _imports(package: str) -> list[tuple[str, str]]:
@@ -98,3 +99,90 @@ def test_ci_runs_the_readme_test_command():
     blocks = [b.split("```", 1)[0].strip() for b in readme.split("```sh\n")[1:]]
     test_command = next(b for b in blocks if b.endswith("pytest"))
     assert test_command in (ROOT / ".ci" / "run").read_text()
+
+
+# ---------------------------------------------------------------- the layers of bpcheck/
+
+#: bpcheck's layers, lowest first: a module imports from its own layer or below, never above.
+LAYERS = (
+    ("leaves", ("jaxsetup", "profiles", "tolerances", "tiers", "finite_diff", "kinks")),
+    ("sampling", ("sampling",)),
+    ("record", ("layer",)),
+    ("sides", ("autodiff", "implementation")),
+    ("registry", ("registry",)),
+    ("loader", ("loader",)),
+    ("battery", ("battery",)),
+    ("grading", ("grading",)),
+    ("surface", ("api", "pytest_plugin", "__init__")),
+    ("cli", ("cli",)),
+)
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _bpcheck_graph() -> dict[str, set[str]]:
+    """Each bpcheck module -> the bpcheck modules it imports (anywhere in it, TYPE_CHECKING and
+    function-level imports included)."""
+    modules = {_module_name(p): p for p in (ROOT / "bpcheck").rglob("*.py")}
+    graph = {}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        edges = set()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            targets = []
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join(anchor + ([base] if base else []))
+                subs = [f"{base}.{alias.name}" for alias in node.names]
+                # ``from package import submodule`` depends on the submodule, not on the package
+                targets = [s for s in subs if s in modules] or [base]
+            for target in targets:
+                while target and target not in modules:
+                    target = target.rpartition(".")[0]
+                if target and target != name and target != "bpcheck":
+                    edges.add(target)
+        graph[name] = edges
+    return graph
+
+
+def _layer_of(module: str) -> int:
+    short = module.split(".")[1] if "." in module else "__init__"
+    for rank, (_, members) in enumerate(LAYERS):
+        if short in members:
+            return rank
+    raise AssertionError(f"{module} belongs to no layer: add it to LAYERS in {__file__}")
+
+
+def test_bpcheck_imports_only_downwards():
+    graph = _bpcheck_graph()
+    upward = sorted(f"{a} ({LAYERS[_layer_of(a)][0]}) imports {b} ({LAYERS[_layer_of(b)][0]})"
+                    for a, targets in graph.items() for b in targets
+                    if _layer_of(b) > _layer_of(a))
+    assert not upward, "imports pointing up a layer:\n" + "\n".join(upward)
+
+
+def test_bpcheck_import_graph_is_acyclic():
+    graph = _bpcheck_graph()
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    cycles = []
+
+    def visit(module, path):
+        state[module] = 1
+        for target in sorted(graph[module]):
+            if state.get(target) == 1:
+                cycles.append(" -> ".join(path[path.index(target):] + [target]))
+            elif target not in state:
+                visit(target, path + [target])
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+    assert not cycles, "import cycles:\n" + "\n".join(cycles)

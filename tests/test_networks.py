@@ -1,7 +1,7 @@
 """Whole models (manual/networks.py): what the generic battery cannot say on its own.
 
 The battery (tests/test_properties.py) already runs every check on every model of
-``bpcheck.registry_networks``. Here: the softmax Jacobian against ``jax.jacobian``, the identity
+``bpcheck.registry.networks``. Here: the softmax Jacobian against ``jax.jacobian``, the identity
 ∂L/∂z₂ = (ŷ − y)/N on its own, the 2 → 500 → 2 instance of the tanh-softmax net, and one classic
 mistake per model that the ``vjp`` check must catch; the list forms of the packed models and the
 models' argument errors. (Every model at large magnitudes: tests/test_properties.py.)
@@ -16,11 +16,12 @@ from hypothesis import strategies as st
 
 import manual
 import reference
-from bpcheck.checks import check_named
+from bpcheck.battery.checks import check_named
 from bpcheck.jaxsetup import jax
 from bpcheck.registry import layer_named
-from bpcheck.runner import run_check
-from bpcheck.strategies import build_example, draws
+from bpcheck.battery.runner import run_check
+from bpcheck.sampling import draws
+from bpcheck.battery.example import build_example
 from bpcheck.tolerances import ANALYTIC, compare
 
 import jax.numpy as jnp  # noqa: E402  (after bpcheck.jaxsetup: float64)
@@ -238,7 +239,7 @@ def test_a_dead_first_layer_takes_relu_derivative_zero_as_jax_does(name, n, impl
     column_two_layer_loss survived a run whose draws never lined them up)."""
     from bpcheck.autodiff import reference_vjp
     from bpcheck.implementation import evaluate
-    from bpcheck.strategies import Dims, Draw
+    from bpcheck.sampling import Dims, Draw
 
     layer = layer_named(name)
     ex = build_example(layer, Draw(Dims(n, 3, 3, 4, (), False), 1.0, False, 17))  # c = 4: relu
@@ -256,8 +257,8 @@ def test_a_dead_first_layer_takes_relu_derivative_zero_as_jax_does(name, n, impl
 
 
 def test_the_mlp_domain_reaches_every_loss_at_every_depth_and_every_activation():
-    from bpcheck.registry_networks import MLP_ACTIVATIONS, MLP_LOSSES, _mlp_args
-    from bpcheck.strategies import FEATURE_SIZES, Dims, Draw, Values
+    from bpcheck.registry.networks import MLP_ACTIVATIONS, MLP_LOSSES, _mlp_args
+    from bpcheck.sampling import FEATURE_SIZES, Dims, Draw, Values
 
     losses, activations = set(), set()
     for d in FEATURE_SIZES:

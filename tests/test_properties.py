@@ -21,14 +21,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bpcheck.autodiff import reference_forward, reference_vjp
-from bpcheck.checks import check_named, run_battery
-from bpcheck.findings import CheckFailed, enforce
+from bpcheck.battery.checks import check_named, run_battery
+from bpcheck.battery.findings import CheckFailed, enforce
 from bpcheck.implementation import evaluate, fresh
 from bpcheck.jaxsetup import jax  # float64 before any JAX array exists
-from bpcheck.plugin import checks_available
-from bpcheck.registry import LARGE, REGISTRY, layer_named
-from bpcheck.strategies import build_example, draws, examples
-from bpcheck.tiers import checks_in_tier
+from bpcheck.battery.checks import checks_available
+from bpcheck.registry import REGISTRY, layer_named
+from bpcheck.registry.layers import LARGE
+from bpcheck.sampling import draws
+from bpcheck.battery.example import build_example, examples
+from bpcheck.battery.checks import checks_in_tier
 from bpcheck.tolerances import ANALYTIC, compare
 
 import jax.numpy as jnp  # noqa: E402  (after bpcheck.jaxsetup: float64)

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from bpcheck.report import text_bar, write_class_report
+from bpcheck.grading.report import text_bar, write_class_report
 
 FUNCTIONS = ("affine_forward", "affine_backward", "relu_forward")
 

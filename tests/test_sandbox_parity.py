@@ -14,10 +14,10 @@ import pytest
 
 from planted import PLANTED
 
-from bpcheck.checks import check_named
+from bpcheck.battery.checks import check_named
 from bpcheck.registry import REGISTRY, layer_named
-from bpcheck.runner import run_check
-from bpcheck.sandbox import Sandbox
+from bpcheck.battery.runner import run_check
+from bpcheck.grading.sandbox import Sandbox
 
 MANUAL = Path(__file__).resolve().parent.parent / "manual"
 pytestmark = pytest.mark.xdist_group(name="sandbox-parity")

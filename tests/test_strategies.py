@@ -6,7 +6,7 @@ import pytest
 from hypothesis import Phase, find, settings
 
 from bpcheck.registry import layer_named
-from bpcheck.strategies import examples, rebuild
+from bpcheck.battery.example import examples, rebuild
 
 SEARCH = settings(max_examples=500, database=None, derandomize=True, phases=[Phase.generate])
 

@@ -2,7 +2,7 @@
 parameter trajectory as gradient descent driven by ``jax.vjp``.
 
 For every loss in the registry with more than one differentiable argument (whole models from
-bpcheck/registry_networks.py, identities from bpcheck/registry_identities.py — any record added
+bpcheck/registry/networks.py, identities from bpcheck/registry/identities.py — any record added
 later is covered without a change here), an example is drawn and STEPS steps of plain gradient
 descent, θ ← θ − α·∂L/∂θ on every differentiable argument at once, run twice from it: once with
 manual/'s gradients, once with the JAX twin's. The two runs must agree at every step.
@@ -23,7 +23,8 @@ from bpcheck.autodiff import reference_vjp
 from bpcheck.implementation import Implementation, evaluate
 from bpcheck.layer import Layer
 from bpcheck.registry import REGISTRY, layer_named
-from bpcheck.strategies import Dims, Draw, build_example
+from bpcheck.sampling import Dims, Draw
+from bpcheck.battery.example import build_example
 from bpcheck.tolerances import ANALYTIC, compare
 
 STEPS = 8

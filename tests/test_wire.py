@@ -6,7 +6,7 @@ import struct
 import numpy as np
 import pytest
 
-from bpcheck.sandbox import wire
+from bpcheck.grading.sandbox import wire
 
 
 class Agreeable(np.ndarray):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bpcheck.runner import CheckRun
+from bpcheck.battery.runner import CheckRun
 from bpcheck.tiers import TIERS
 
 #: Checks whose error column is "vs JAX" and "vs finite differences".

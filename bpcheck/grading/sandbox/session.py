@@ -33,8 +33,8 @@ import numpy as np
 
 from bpcheck.implementation import Audit, Evaluation, Implementation, ImplementationError
 from bpcheck.layer import Layer
-from bpcheck.sandbox import process, wire
-from bpcheck.sandbox.child import HANDLE
+from bpcheck.grading.sandbox import process, wire
+from bpcheck.grading.sandbox.child import HANDLE
 
 MAX_FRAME = 256 * 2**20
 MAX_MESSAGE = 600  # characters of a child's error message kept

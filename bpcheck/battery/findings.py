@@ -7,7 +7,7 @@ from typing import Literal
 
 from hypothesis import assume
 
-from bpcheck.strategies import Example
+from bpcheck.battery.example import Example
 
 #: "warning": a difference that is a convention, not a mistake (e.g. the derivative at a kink);
 #: it is reported but fails nothing.

@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 import numpy as np
 
 from bpcheck.autodiff import reference_vjp
-from bpcheck.strategies import BATCH_SIZES, Draw, Example
-from bpcheck.tolerances import (
-    DIAGNOSIS_FACTOR_RTOL, SINGLE_PRECISION, Tolerance, compare, tolerance_for,
-)
+from bpcheck.sampling import BATCH_SIZES, Draw
+from bpcheck.battery.example import Example
+from bpcheck.tolerances import DIAGNOSIS_FACTOR_RTOL, SINGLE_PRECISION, Tolerance, compare
+from bpcheck.battery.example import tolerance_for
 
 if TYPE_CHECKING:
     from bpcheck.layer import Layer

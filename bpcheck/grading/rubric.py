@@ -25,9 +25,9 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from bpcheck.checks import BATTERY, Check, checks_for
+from bpcheck.battery.checks import BATTERY, Check, checks_for
 from bpcheck.layer import Layer
-from bpcheck.sandbox import Limits
+from bpcheck.grading.sandbox import Limits
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 DEFAULT_WEIGHTS = {"forward": 1.0, "vjp": 4.0, "finite_differences": 2.0, "shapes": 1.0,

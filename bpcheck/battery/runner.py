@@ -21,13 +21,14 @@ from dataclasses import dataclass, replace
 
 from hypothesis import Phase, given, reporting, seed, settings
 
-from bpcheck.checks import Check, checks_for, run_battery
-from bpcheck.diagnose import Seen, batch_size, failure_pattern
-from bpcheck.findings import CheckFailed, Finding, enforce
+from bpcheck.battery.checks import Check, checks_for, run_battery
+from bpcheck.battery.diagnose import Seen, batch_size, failure_pattern
+from bpcheck.battery.findings import CheckFailed, Finding, enforce
 from bpcheck.implementation import Implementation
 from bpcheck.layer import Layer
-from bpcheck.strategies import Draw, build_example, examples
-from bpcheck.tiers import checks_in_tier
+from bpcheck.sampling import Draw
+from bpcheck.battery.example import build_example, examples
+from bpcheck.battery.checks import checks_in_tier
 
 
 @dataclass

@@ -17,7 +17,7 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
-MISTAKES = Path(__file__).resolve().parent / "mistakes"
+MISTAKES = Path(__file__).resolve().parent
 
 
 @dataclass(frozen=True)

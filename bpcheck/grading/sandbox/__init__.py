@@ -5,6 +5,6 @@ child's runtime, its audit-hook policy and the pickle-free format its answers tr
 ``process.py`` starts, confines and ends the child.
 """
 
-from bpcheck.sandbox.session import CacheHandle, Limits, Sandbox
+from bpcheck.grading.sandbox.session import CacheHandle, Limits, Sandbox
 
 __all__ = ["CacheHandle", "Limits", "Sandbox"]

@@ -15,7 +15,7 @@ import bpcheck.jaxsetup  # noqa: F401  (float64 before any JAX array exists)
 import reference
 from bpcheck.kinks import hinge_margins
 from bpcheck.layer import Layer
-from bpcheck.strategies import Dims, Values
+from bpcheck.sampling import Dims, Values
 
 #: (D, H, C) configurations, chosen by dims.d (itself drawn from 1, 3, 4).
 WIDTHS = {1: (1, 3, 4), 3: (3, 4, 1), 4: (4, 1, 3)}

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bpcheck.cli import main
-from bpcheck.plugin import PluginError, load
+from bpcheck.cli.main import main
+from bpcheck.loader import LoadError, load
 
 ROOT = Path(__file__).resolve().parent.parent
 CORRECT_RELU = """
@@ -69,7 +69,7 @@ def test_a_wrong_backward_fails_only_that_function(tmp_path):
     assert verdict["functions"]["relu_forward"]["status"] == "passed"
     relu = verdict["functions"]["relu_backward"]
     assert relu["status"] == "failed" and "dx differs from jax.vjp" in relu["message"]
-    assert relu["failures"][0]["reproduce"].startswith("bpcheck.strategies.rebuild('relu'")
+    assert relu["failures"][0]["reproduce"].startswith("bpcheck.rebuild('relu'")
 
 
 @pytest.mark.parametrize("source, expected", [
@@ -80,7 +80,7 @@ def test_a_wrong_backward_fails_only_that_function(tmp_path):
 ])
 def test_broken_files_get_one_clear_sentence(tmp_path, capsys, source, expected):
     path = _file(tmp_path, source)
-    with pytest.raises(PluginError, match=expected.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(LoadError, match=expected.replace("(", r"\(").replace(")", r"\)")):
         load(path)
     status, verdict = _check(path, tmp_path)
     assert status == 1 and expected in verdict["error"]
@@ -147,7 +147,7 @@ def test_a_new_layer_brings_its_twin(tmp_path):
 
 def test_a_new_layer_with_several_arguments_needs_a_sampler(tmp_path):
     source = CUBE.replace("def cube_reference(x)", "def cube_reference(x, y)")
-    with pytest.raises(PluginError, match="define cube_sample"):
+    with pytest.raises(LoadError, match="define cube_sample"):
         load(_file(tmp_path, source))
 
 

@@ -2,7 +2,7 @@
 
 This is the one loader for user code (``bpcheck check FILE``, ``pytest --impl FILE``). Every way a
 file can be broken — missing, not Python, a syntax error, a missing import, an exception or
-``sys.exit`` at import, a function with the wrong number of arguments — becomes a ``PluginError``
+``sys.exit`` at import, a function with the wrong number of arguments — becomes a ``LoadError``
 or a per-function problem with one sentence naming the file, the line and the cause.
 
 A file may also bring a layer that is not in the protocol: next to ``<name>_forward`` and
@@ -26,17 +26,16 @@ from types import ModuleType
 from typing import Any, Callable
 
 import bpcheck.jaxsetup  # noqa: F401  (float64 before the user's twin creates any JAX array)
-from bpcheck.checks import BATTERY, Check, checks_for
 from bpcheck.implementation import Implementation
 from bpcheck.layer import Layer, RegistryError
 from bpcheck.registry import REGISTRY
-from bpcheck.strategies import Dims, Values
+from bpcheck.sampling import Dims, Values
 
 REFERENCE_SUFFIX = "_reference"
 DOMAIN_FIELDS = ("differentiable", "batched", "kinks", "magnitudes", "mutable")
 
 
-class PluginError(Exception):
+class LoadError(Exception):
     """The file cannot be loaded at all. ``usage`` marks a bad path (exit status 2)."""
 
     def __init__(self, message: str, *, usage: bool = False):
@@ -45,7 +44,7 @@ class PluginError(Exception):
 
 
 @dataclass(frozen=True)
-class Plugin:
+class LoadedFile:
     path: Path
     impl: Implementation
     layers: tuple[Layer, ...]  # the protocol's layers, then the file's own
@@ -62,7 +61,7 @@ def _import(path: Path) -> ModuleType:
     name = f"bpcheck_user_{path.stem}_{digest}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
-        raise PluginError(f"{path} cannot be imported as a Python module", usage=True)
+        raise LoadError(f"{path} cannot be imported as a Python module", usage=True)
     module = importlib.util.module_from_spec(spec)
     folder = str(path.parent)
     if folder not in sys.path:
@@ -72,15 +71,15 @@ def _import(path: Path) -> ModuleType:
         spec.loader.exec_module(module)
     except SyntaxError as exc:
         where = f"{exc.filename or path}, line {exc.lineno}"
-        raise PluginError(f"{where}: syntax error: {exc.msg}") from None
+        raise LoadError(f"{where}: syntax error: {exc.msg}") from None
     except ModuleNotFoundError as exc:
-        raise PluginError(f"{path}{_line_of(exc, path)}: imports {exc.name!r}, which is not "
+        raise LoadError(f"{path}{_line_of(exc, path)}: imports {exc.name!r}, which is not "
                           f"installed here") from None
     except SystemExit as exc:
-        raise PluginError(f"{path}{_line_of(exc, path)}: calls sys.exit({exc.code!r}) while "
+        raise LoadError(f"{path}{_line_of(exc, path)}: calls sys.exit({exc.code!r}) while "
                           f"being imported") from None
     except Exception as exc:
-        raise PluginError(f"{path}{_line_of(exc, path)}: raised {type(exc).__name__}: {exc} "
+        raise LoadError(f"{path}{_line_of(exc, path)}: raised {type(exc).__name__}: {exc} "
                           f"while being imported") from None
     return module
 
@@ -102,20 +101,20 @@ def _own_layers(module: ModuleType, path: Path) -> list[Layer]:
         sample = getattr(module, f"{name}_sample", None)
         domain = getattr(module, f"{name}_domain", {}) or {}
         if not isinstance(domain, dict) or set(domain) - set(DOMAIN_FIELDS):
-            raise PluginError(f"{path}: {name}_domain must be a dict with keys among "
+            raise LoadError(f"{path}: {name}_domain must be a dict with keys among "
                               f"{', '.join(DOMAIN_FIELDS)}")
         if sample is None:
             required = [p for p in inspect.signature(reference).parameters.values()
                         if p.default is p.empty]
             if len(required) != 1:
-                raise PluginError(
+                raise LoadError(
                     f"{path}: {attribute} takes {len(required)} arguments; define "
                     f"{name}_sample(dims, values) returning them (see README)")
             sample = _one_array_sample
         try:
             layers.append(Layer(name, reference, sample, **domain))
         except (RegistryError, TypeError) as exc:
-            raise PluginError(f"{path}: layer {name!r}: {exc}") from None
+            raise LoadError(f"{path}: layer {name!r}: {exc}") from None
     return layers
 
 
@@ -151,28 +150,17 @@ def protocol_problems(impl: Implementation, layers: tuple[Layer, ...]) -> dict[s
     return problems
 
 
-def load(path: str | Path) -> Plugin:
-    """Load a user's file; raise PluginError with one clear sentence if it cannot be."""
+def load(path: str | Path) -> LoadedFile:
+    """Load a user's file; raise LoadError with one clear sentence if it cannot be."""
     path = Path(path)
     if not path.exists():
-        raise PluginError(f"{path}: no such file", usage=True)
+        raise LoadError(f"{path}: no such file", usage=True)
     if not path.is_file():
-        raise PluginError(f"{path} is not a file", usage=True)
+        raise LoadError(f"{path} is not a file", usage=True)
     if path.suffix != ".py":
-        raise PluginError(f"{path} is not a Python file (.py)", usage=True)
+        raise LoadError(f"{path} is not a Python file (.py)", usage=True)
     path = path.resolve()
     module = _import(path)
     impl = Implementation.from_module(module, label=str(path))
     layers = (*REGISTRY, *_own_layers(module, path))
-    return Plugin(path, impl, layers, protocol_problems(impl, layers))
-
-
-def checks_available(layer: Layer, impl: Implementation, problems: dict[str, str]) -> tuple[Check, ...]:
-    """The checks that can run: all when forward and backward are usable, the forward check when
-    only the forward is, none otherwise."""
-    usable = {n for n in layer.functions if n in impl.functions and n not in problems}
-    if set(layer.functions) <= usable:
-        return checks_for(layer)
-    if layer.forward_name in usable:
-        return tuple(c for c in BATTERY if c.judges == "forward" and c.applies(layer))
-    return ()
+    return LoadedFile(path, impl, layers, protocol_problems(impl, layers))

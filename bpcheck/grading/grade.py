@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from bpcheck import __version__, profiles
-from bpcheck.plugin import checks_available
+from bpcheck.battery.checks import checks_available
 from bpcheck.registry import REGISTRY
-from bpcheck.rubric import Rubric
-from bpcheck.runner import CheckRun, run_checks
-from bpcheck.sandbox import Sandbox
+from bpcheck.grading.rubric import Rubric
+from bpcheck.battery.runner import CheckRun, run_checks
+from bpcheck.grading.sandbox import Sandbox
 
 RESULTS = "results.json"
 #: The checks that judge a function's values; the others judge how it keeps the protocol.

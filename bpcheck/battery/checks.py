@@ -13,20 +13,21 @@ import numpy as np
 
 from bpcheck import finite_diff
 from bpcheck.autodiff import expected as expected_at, output_shape, reference_forward_stacked
-from bpcheck.calls import LINEARITY_DOUTS, evaluated, linear_combination, stencil_plan
-from bpcheck.diagnose import (
+from bpcheck.battery.trial import LINEARITY_DOUTS, evaluated, linear_combination, stencil_plan
+from bpcheck.battery.diagnose import (
     batch_size, diagnose_exception, diagnose_non_finite, diagnose_precision, diagnose_shape,
     diagnose_values,
     kink_message, kink_only,
 )
-from bpcheck.findings import Finding
+from bpcheck.battery.findings import Finding
 from bpcheck.implementation import (
     Implementation, ImplementationError, backward_result, forward, gradients_of, output_of,
 )
 from bpcheck.layer import Layer
-from bpcheck.strategies import Example
-from bpcheck.tiers import describe_dtypes, gradient_dtype_ok
-from bpcheck.tolerances import FD_MEANINGFUL, FD_SAFETY, FD_STEP, compare, tolerance_for
+from bpcheck.battery.example import Example
+from bpcheck.tiers import NOT_IN_TIER, check_tier, describe_dtypes, gradient_dtype_ok
+from bpcheck.tolerances import FD_MEANINGFUL, FD_SAFETY, FD_STEP, compare
+from bpcheck.battery.example import tolerance_for
 
 
 class Fail(Exception):
@@ -386,3 +387,20 @@ def check_named(name: str) -> Check:
         if check.name == name:
             return check
     raise KeyError(name)
+
+
+def checks_in_tier(checks: tuple[Check, ...], tier: str) -> tuple[Check, ...]:
+    """The checks among ``checks`` that run in ``tier``."""
+    return tuple(c for c in checks if c.name not in NOT_IN_TIER[check_tier(tier)])
+
+
+def checks_available(layer: Layer, impl: Implementation, problems: dict[str, str]
+                     ) -> tuple[Check, ...]:
+    """The checks that can run: all when forward and backward are usable, the forward check when
+    only the forward is, none otherwise."""
+    usable = {n for n in layer.functions if n in impl.functions and n not in problems}
+    if set(layer.functions) <= usable:
+        return checks_for(layer)
+    if layer.forward_name in usable:
+        return tuple(c for c in BATTERY if c.judges == "forward" and c.applies(layer))
+    return ()

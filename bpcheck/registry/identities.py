@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import reference
 from bpcheck.layer import Layer
-from bpcheck.strategies import Dims, Values
+from bpcheck.sampling import Dims, Values
 
 
 def _frobenius_args(d: Dims, v: Values):

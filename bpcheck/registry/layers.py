@@ -1,6 +1,5 @@
-"""The registry: one record per layer of the protocol. Adding a layer is one entry here
-(plus its NumPy pair in manual/ and its JAX twin in reference/); see README, "Adding a layer".
-"""
+"""Records of the MLP layers and losses: affine, the activations, softmax, the losses, the
+normalisations."""
 
 from __future__ import annotations
 
@@ -8,8 +7,8 @@ from __future__ import annotations
 import bpcheck.jaxsetup  # noqa: F401  (float64 before any JAX array exists)
 import reference
 from bpcheck.kinks import at_zero, hinge_margins
-from bpcheck.layer import Layer, RegistryError
-from bpcheck.strategies import Dims, Values, affine_input_shape
+from bpcheck.layer import Layer
+from bpcheck.sampling import Dims, Values, affine_input_shape
 
 LARGE = (1.0, 40.0, 1e4)  # logits / pre-activations up to ±1e4 (overflow, log(0))
 
@@ -68,7 +67,7 @@ def _layernorm_args(d: Dims, v: Values):
     return v.nearly_constant((d.n, d.d), axis=1), v.real((d.d,)), v.real((d.d,)), ln_param
 
 
-REGISTRY: tuple[Layer, ...] = (
+LAYERS: tuple[Layer, ...] = (
     Layer("affine", reference.affine, _affine_args, differentiable=(0, 1, 2), batched=(0,)),
     Layer("relu", reference.relu, _elementwise_args, kinks=at_zero, elementwise=True),
     Layer("leaky_relu", reference.leaky_relu, _leaky_relu_args, kinks=at_zero, elementwise=True),
@@ -94,26 +93,3 @@ REGISTRY: tuple[Layer, ...] = (
     ),
     Layer("layernorm", reference.layernorm, _layernorm_args, differentiable=(0, 1, 2), batched=(0,)),
 )
-
-
-from bpcheck.registry_identities import IDENTITIES  # noqa: E402
-from bpcheck.registry_networks import NETWORKS  # noqa: E402
-
-REGISTRY = (*REGISTRY, *NETWORKS, *IDENTITIES)
-
-
-def layer_named(name: str) -> Layer:
-    for layer in REGISTRY:
-        if layer.name == name:
-            return layer
-    raise RegistryError(f"no layer named {name!r}; known: {', '.join(l.name for l in REGISTRY)}")
-
-
-def _validate(records: tuple[Layer, ...]) -> None:
-    names = [r.name for r in records]
-    duplicates = {n for n in names if names.count(n) > 1}
-    if duplicates:
-        raise RegistryError(f"duplicate layer names: {sorted(duplicates)}")
-
-
-_validate(REGISTRY)

@@ -22,7 +22,7 @@ import numpy as np
 from bpcheck import finite_diff
 from bpcheck.implementation import Evaluation, Implementation, evaluations
 from bpcheck.layer import Layer
-from bpcheck.strategies import Example
+from bpcheck.battery.example import Example
 from bpcheck.tiers import in_tier
 from bpcheck.tolerances import FD_ELEMENTWISE_MAX
 

@@ -39,9 +39,9 @@ def _target(path: str | None):
         from bpcheck.registry import REGISTRY
 
         return Implementation.from_module(manual), REGISTRY, {}
-    from bpcheck import plugin
+    from bpcheck import loader
 
-    loaded = plugin.load(path)
+    loaded = loader.load(path)
     return loaded.impl, loaded.layers, loaded.problems
 
 
@@ -56,9 +56,9 @@ def _check_layer(layer_name: str, path: str | None, max_examples: int, profile: 
     tiers, and this worker has just compiled them).
     """
     from bpcheck import profiles
-    from bpcheck.diagnose import precision_loss
-    from bpcheck.plugin import checks_available
-    from bpcheck.runner import run_checks
+    from bpcheck.battery.diagnose import precision_loss
+    from bpcheck.battery.checks import checks_available
+    from bpcheck.battery.runner import run_checks
 
     profiles.load(profile)
     impl, layers, problems = _target(path)
@@ -177,13 +177,13 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
 
 
 def _check(args, console, profile, path, pool) -> int:
-    from bpcheck.plugin import PluginError
-    from bpcheck.verdict import verdicts, write_json
+    from bpcheck.loader import LoadError
+    from bpcheck.battery.verdict import verdicts, write_json
 
     label = "manual/" if path is None else str(args.file)
     try:
         impl, layers, problems = _target(path)
-    except PluginError as exc:
+    except LoadError as exc:
         console.print(f"[bold red]error:[/] {escape(str(exc))}")
         if args.json is not None and not exc.usage:
             write_json(args.json, [], {"implementation": label, "error": str(exc)})
@@ -249,7 +249,7 @@ def _check(args, console, profile, path, pool) -> int:
 def cmd_demo(args: argparse.Namespace, console: Console) -> int:
     import json
 
-    from bpcheck import demo
+    from bpcheck.cli import demo
 
     if args.plot is not None:
         try:
@@ -319,7 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--plot", type=Path, default=None,
                       help="draw decision regions and loss curves to a PNG (needs matplotlib)")
     demo.set_defaults(run=cmd_demo)
-    from bpcheck.cli_grade import add_commands
+    from bpcheck.cli.grade import add_commands
 
     add_commands(commands)
     return parser

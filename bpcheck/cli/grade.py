@@ -23,7 +23,7 @@ GRADESCOPE = Path("/autograder")
 
 def _rubric(path: Path | None, console: Console):
     from bpcheck.registry import REGISTRY
-    from bpcheck.rubric import RubricError, load
+    from bpcheck.grading.rubric import RubricError, load
 
     try:
         return load(path, REGISTRY)
@@ -33,8 +33,8 @@ def _rubric(path: Path | None, console: Console):
 
 
 def cmd_grade(args: argparse.Namespace, console: Console) -> int:
-    from bpcheck.grade import GradeError, grade_all
-    from bpcheck.report import write_class_report
+    from bpcheck.grading.grade import GradeError, grade_all
+    from bpcheck.grading.report import write_class_report
 
     rubric = _rubric(args.rubric, console)
     if rubric is None:
@@ -91,7 +91,7 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_gradescope(args: argparse.Namespace, console: Console) -> int:
-    from bpcheck.grade import grade_submission, protected_folders, write_results
+    from bpcheck.grading.grade import grade_submission, protected_folders, write_results
 
     rubric = _rubric(args.rubric, console)
     if rubric is None:
@@ -119,7 +119,7 @@ def cmd_gradescope(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_bundle(args: argparse.Namespace, console: Console) -> int:
-    from bpcheck.bundle import write_bundle
+    from bpcheck.grading.bundle import write_bundle
 
     if args.rubric is not None and _rubric(args.rubric, console) is None:
         return 2

@@ -1,0 +1,2 @@
+"""The command line: ``bpcheck check``, ``grade``, ``gradescope``, ``demo`` (the only layer that
+prints)."""
