@@ -309,8 +309,8 @@ def grade_all(submissions: Path, out: Path, rubric: Rubric, *, jobs: int = 1, se
     ``allow_weak``. ``grader`` grades one entry in a worker (a test replaces it). Returns
     (documents of every submission, names graded now, entries ignored).
     """
-    check_isolation(allow_weak)
     found, ignored = entries(submissions)
+    check_isolation(allow_weak)
     names = [submission_name(e) for e in found]
     clashes = {n for n in names if names.count(n) > 1}
     if clashes:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import sys
+import types
 
 BLOCKED_MODULES = frozenset({
     "jax", "jaxlib", "flax", "torch", "torchvision", "functorch", "tensorflow", "keras", "autograd",
@@ -116,3 +117,13 @@ def install(scratch: str, forbidden_reads: tuple[str, ...]) -> None:
             raise violation(f"the sandbox forbids {event}")
 
     sys.addaudithook(hook)
+    # _posixsubprocess.fork_exec starts a process without an audit event: subprocess (which
+    # numpy.testing imports) gets a stand-in that refuses, and importing the real module afresh
+    # raises an event the hook refuses (it is in BLOCKED_MODULES)
+    stand_in = types.ModuleType("_posixsubprocess")
+
+    def fork_exec(*args, **kwargs):
+        raise violation("the sandbox forbids starting a process (_posixsubprocess.fork_exec)")
+
+    stand_in.fork_exec = fork_exec
+    sys.modules["_posixsubprocess"] = stand_in

@@ -332,10 +332,10 @@ class Sandbox:
         try:
             answer = self._request(("call", forward, "pairs", (backward, items)), seconds, during)
         except ImplementationError:
-            if self._child is None:
-                self._pairs_off = True
-                return None
-            raise
+            # the batch failed as a whole (a crash, a timeout, an answer that could not be sent
+            # or read): from now on calls go one at a time, so that the function to blame is named
+            self._pairs_off = True
+            return None
         finally:
             elapsed = time.monotonic() - started
         forward_seconds = answer.get("forward_seconds")
