@@ -76,7 +76,8 @@ class Isolation:
 
     mode: str  # "bubblewrap" or "weak"
     python: str  # the interpreter the child runs (the same path inside and outside)
-    root: bool  # the grader is root: a uid per submission
+    root: bool  # the grader is root
+    per_uid: bool = False  # each submission's child runs under a uid of its own
     bwrap: str | None = None  # the bwrap executable, in bubblewrap mode
     version: str = ""  # bwrap's version
     why_weak: str = ""  # in weak mode: why bubblewrap could not be used
@@ -168,14 +169,54 @@ def isolation() -> Isolation:
     python, roots = _interpreter()
     bwrap = shutil.which(BWRAP) if BWRAP else None
     if bwrap is None:
-        why = "bwrap is not installed (on Debian or Ubuntu: apt-get install bubblewrap)"
-        return Isolation("weak", sys.executable, root, why_weak=why)
-    probe = Isolation("bubblewrap", python, root, bwrap, _bwrap_version(bwrap),
+        return _weak(root, "bwrap is not installed (on Debian or Ubuntu: apt-get install "
+                           "bubblewrap)")
+    probe = Isolation("bubblewrap", python, root, root, bwrap, _bwrap_version(bwrap),
                       binds=roots, hidden=_hidden(roots))
     problem = _probe(probe)
     if problem is None:
         return probe
-    return Isolation("weak", sys.executable, root, why_weak=problem)
+    return _weak(root, problem)
+
+
+def _weak(root: bool, why: str) -> Isolation:
+    """Weak isolation: as root, a uid per submission if some Python with NumPy can run under
+    such a uid (a Python under a root-only folder cannot), else the grader's uid."""
+    if not root:
+        return Isolation("weak", sys.executable, False, why_weak=why)
+    problems = []
+    folder = Path(tempfile.mkdtemp(prefix="bpcheck-probe-"))
+    claimed = claim_uid()
+    try:
+        folder.chmod(0o755)
+        site = folder / "site"
+        site.mkdir()
+        for path in _site(_numpy_dir()):
+            (site / path.name).symlink_to(path)
+        for python in _candidates():
+            try:
+                probe = subprocess.run(
+                    [python, "-I", "-S", "-c", f"import sys; sys.path.insert(0, {str(site)!r})"
+                     "; import numpy"], user=claimed.uid, group=claimed.uid, extra_groups=[],
+                    cwd="/", env=ENV, capture_output=True, timeout=60)
+            except (OSError, subprocess.SubprocessError) as exc:
+                problems.append(f"{python}: {exc.strerror if isinstance(exc, OSError) else exc}")
+                continue
+            if probe.returncode == 0:
+                return Isolation("weak", python, True, True, why_weak=why)
+            problems.append(f"{python}: cannot import NumPy")
+    finally:
+        claimed.release()
+        shutil.rmtree(folder, ignore_errors=True)
+    return Isolation("weak", sys.executable, True, why_weak=f"{why}; and no Python with NumPy "
+                     f"that another uid can run ({'; '.join(problems)})")
+
+
+def _candidates() -> list[str]:
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    found = [sys.executable, shutil.which(version), f"/usr/bin/{version}",
+             f"/usr/local/bin/{version}"]
+    return list(dict.fromkeys(p for p in found if p and os.path.exists(p)))
 
 
 def _bwrap_version(bwrap: str) -> str:

@@ -67,7 +67,7 @@ def refusal(isolated: process.Isolation) -> str:
     return (f"bpcheck will not run submissions without operating-system isolation, and "
             f"{isolated.why_weak}: install bubblewrap (apt-get install bubblewrap) and grade "
             f"as root, or pass --allow-weak-isolation to accept a child guarded only by "
-            f"{'a uid of its own and ' if isolated.root else ''}an audit hook (see the README's "
+            f"{'a uid of its own and ' if isolated.per_uid else ''}an audit hook (see the README's "
             f"'What a submission cannot do')")
 
 
@@ -132,7 +132,7 @@ class Sandbox:
         if not self.isolated.full and not self.allow_weak:
             raise IsolationUnavailable(refusal(self.isolated))
         try:
-            self._uid = process.claim_uid() if self.isolated.root else None
+            self._uid = process.claim_uid() if self.isolated.per_uid else None
             self._root = Path(tempfile.mkdtemp(prefix=f"bpcheck-sandbox-{os.getpid()}-"))
             self._layout = process.prepare(self._root, self.path, self.isolated, self.uid,
                                            self.limits.file_mb * 2**20)
