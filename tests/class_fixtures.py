@@ -129,7 +129,7 @@ class Paths:
     @property
     def markers(self) -> list[Path]:
         """What ``writes_outside_scratch`` writes: none may be on the host afterwards."""
-        return [Path("/tmp") / f"{self.canary}-written", Path("/dev/shm") / f"{self.canary}-written"]
+        return [Path(folder) / f"{self.canary}-written" for folder in ("/tmp", "/dev/shm")]
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,8 @@ class Attack:
 def attacks(paths: Paths) -> dict[str, Attack]:
     """The attacks of issue 13, by class; each must end with zero for its relu_backward only."""
     dirfd_read = """
-        folder = os.open({folder!r}, os.O_RDONLY)
+        folder = os.open({folder!r}, os.O_RDONLY)  # a folder the hook lets it open, then a
+        # path relative to it, which the hook resolves against the working folder instead
         handle = os.open({name!r}, os.O_RDONLY, dir_fd=folder)
         stolen = {needle!r} in os.read(handle, 10**6)
     """
@@ -157,37 +158,45 @@ def attacks(paths: Paths) -> dict[str, Attack]:
     return {
         # full marks without writing any code
         "reads_solution_by_dirfd": Attack(_stolen(dirfd_read.format(
-            folder=str(MANUAL), name="activations.py", needle=b"def relu_backward")), zeroed, needs_os=True),
-        "reads_git_objects": Attack(_stolen(dirfd_read.format(
-            folder=str(REPO), name=".git", needle=b"")), zeroed, needs_os=True),
+            folder=str(MANUAL.parent), name=f"{MANUAL.name}/activations.py",
+            needle=b"def relu_backward")), zeroed, needs_os=True),
+        "reads_git_objects": Attack(_stolen(f"""
+            folder = os.open({str(REPO)!r}, os.O_RDONLY)
+            try:
+                handle = os.open('.git/HEAD', os.O_RDONLY, dir_fd=folder)
+            except NotADirectoryError:  # a worktree's .git is a file naming the repository's
+                handle = os.open('.git', os.O_RDONLY, dir_fd=folder)
+            stolen = len(os.read(handle, 100)) > 0
+        """), zeroed, needs_os=True),
         "links_to_the_solution": Attack(_stolen("""
             here = os.path.dirname(os.path.abspath(__file__))
             stolen = 'def relu_backward' in open(os.path.join(here, 'solution.py')).read()
         """), zeroed, {"solution.py": f"link:{MANUAL / 'activations.py'}"}, "links are never"),
         "reads_a_classmate": Attack(_stolen(dirfd_read.format(
-            folder=str(paths.submissions), name="correct/mylayers/activations.py",
+            folder=str(paths.submissions.parent),
+            name=f"{paths.submissions.name}/correct/mylayers/activations.py",
             needle=b"def relu_backward")), zeroed, needs_os=True),
         # reading what is not theirs
         "reads_the_grader_command_line": Attack(_stolen(f"""
             stolen = False
             for pid in os.listdir('/proc'):
                 try:
-                    stolen |= {paths.canary.encode()!r} in open(f'/proc/{{pid}}/cmdline', 'rb').read()
+                    line = open(f'/proc/{{pid}}/cmdline', 'rb').read()
                 except OSError:
-                    pass
+                    continue
+                stolen |= {paths.canary.encode()!r} in line
         """), zeroed, needs_os=True),
         "reads_results_in_out": Attack(_stolen(dirfd_read.format(
-            folder=str(paths.out), name="correct/results.json", needle=b'"score"')), zeroed, needs_os=True),
+            folder=str(paths.out.parent), name=f"{paths.out.name}/correct/results.json",
+            needle=b'"score"')), zeroed, needs_os=True),
         "links_to_a_root_only_file": Attack(_stolen(f"""
             here = os.path.dirname(os.path.abspath(__file__))
             stolen = {paths.canary!r} in open(os.path.join(here, 'secret.txt')).read()
         """), zeroed, {"secret.txt": f"link:{paths.root_only}"}),
         # escaping the limits
         "starts_a_process_unaudited": Attack(_stolen(f"""
-            try:
-                import subprocess
-                spawner = subprocess._posixsubprocess
-            except ImportError:
+            spawner = sys.modules.get('_posixsubprocess')  # loaded by the runtime, or not
+            if spawner is None:
                 import _posixsubprocess as spawner
             r, w = os.pipe()
             pid = spawner.fork_exec([b'/bin/sleep', b'{STRAY}'], [b'/bin/sleep'], True, (), None,

@@ -6,7 +6,7 @@
   network, IPC, UTS and cgroup namespaces. Its file system is a fresh tmpfs holding only the
   interpreter (its prefix and ``/usr`` read-only, every ``site-packages`` in them hidden), NumPy
   read-only, its submission read-only, a scratch tmpfs of ``scratch_mb`` (its working folder, its
-  ``/tmp`` and ``/dev/shm``) and ``/dev/null``, ``zero``, ``full``, ``random``, ``urandom``: no project
+  ``/tmp`` and ``/dev/shm``) and five devices (null, zero, full, random, urandom): no project
   file, no ``.git``, no other submission, no OUT, no ``/etc``. The child starts as root inside with
   only CAP_SETUID and CAP_SETGID, and ``child.py`` drops to a uid of this submission's own
   (``claim_uid``) before it reads anything; from then on it holds no capability anywhere, and
