@@ -270,9 +270,12 @@ class ClaimedUid:
 
     uid: int
     lock: int  # the locked file's descriptor
+    path: Path | None = None  # the lock file (removed on release)
 
     def release(self) -> None:
         if self.lock >= 0:
+            if self.path is not None:
+                self.path.unlink(missing_ok=True)
             os.close(self.lock)
             self.lock = -1
 
@@ -296,17 +299,19 @@ def claim_uid() -> ClaimedUid:
     start = random.randrange(UID_SLOTS)
     for step in range(UID_SLOTS):
         uid = UID_BASE + (start + step) % UID_SLOTS
-        fd = os.open(folder / str(uid), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
-                     0o600)
+        path = folder / str(uid)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if os.stat(path).st_ino != os.fstat(fd).st_ino:  # released and removed meanwhile
+                raise OSError
         except OSError:
             os.close(fd)
             continue
         if processes_of(uid):
             os.close(fd)
             continue
-        return ClaimedUid(uid, fd)
+        return ClaimedUid(uid, fd, path)
     raise OSError("every sandbox uid is in use")
 
 

@@ -252,6 +252,8 @@ class Sandbox:
                 except Exception:
                     status = None
             self._stop()
+            if self.isolated.full and status is not None and status > 128:
+                status = 128 - status  # bwrap reports a child killed by a signal as 128 + it
             raise ImplementationError(f"ended the sandbox process while {during} "
                                       f"({_exit_status(status)})") from None
         except ChannelError as exc:
