@@ -31,8 +31,9 @@ from bpcheck.grading.sandbox import process
 pytestmark = pytest.mark.xdist_group(name="grade")
 GRADESCOPE_KEYS = {"score", "execution_time", "output", "tests", "visibility"}
 ISOLATED = process.isolation().full
-NO_BWRAP = ("needs OS isolation, which is unavailable here "
-            f"({process.isolation().why_weak}): apt-get install bubblewrap")
+NO_BWRAP = f"needs OS isolation, unavailable here: {process.isolation().why_weak}" + (
+    "" if "apt-get install bubblewrap" in process.isolation().why_weak else
+    " (apt-get install bubblewrap, as root)")
 BATCH_SECONDS = 600  # the whole class, whatever any submission does (it takes ~60 s)
 
 
