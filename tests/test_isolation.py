@@ -60,6 +60,15 @@ def test_without_os_isolation_grading_refuses_in_one_sentence(no_bwrap, tmp_path
     assert not (tmp_path / "out2" / "alice").exists()
 
 
+def test_gradescope_refuses_too_unless_told(no_bwrap, tmp_path, capsys):
+    submissions, rubric = _one_function_class(tmp_path)
+    results = tmp_path / "results" / "results.json"
+    command = ["gradescope", "--submission", str(submissions / "alice"), "--results",
+               str(results), "--rubric", str(rubric)]
+    assert cli.main(command) == 2 and not results.exists()
+    assert "apt-get install bubblewrap" in " ".join(capsys.readouterr().out.split())
+
+
 def test_weak_isolation_is_explicit_and_says_so(no_bwrap, tmp_path):
     submissions, rubric = _one_function_class(tmp_path)
     documents, _, _ = grade_all(submissions, tmp_path / "out", load(rubric, REGISTRY),

@@ -110,7 +110,10 @@ class Isolation:
                     "uid": uid, "per_submission_uid": uid is not None,
                     "read_only": ["interpreter", "numpy", "submission"],
                     "writable": {"scratch_tmpfs_mb": limits.scratch_mb},
-                    "hidden": list(self.hidden), "new_processes": False, **common}
+                    "hidden": list(self.hidden), "new_processes": False,
+                    "budgets": "RLIMIT_NPROC at the uid's count (no new process or thread) and "
+                               "RLIMIT_AS of its one process, plus the scratch tmpfs; no cgroup",
+                    **common}
         who = (f"uid {uid}, its own for this submission, owning only its scratch folder"
                if uid is not None else "the grader's uid")
         summary = (f"weak (--allow-weak-isolation; {self.why_weak}): a child process as {who}; "
