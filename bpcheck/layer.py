@@ -11,12 +11,38 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
+from hypothesis import strategies as st
 
-from bpcheck.sampling import Dims, Values
+from bpcheck.sampling import Values, dimensions
 from bpcheck.tolerances import ANALYTIC, Tolerance
+
+#: ``writes`` value for a dict argument whose every key the forward may write.
+ANY_KEY = "*"
+
+
+def _writes_nothing(*args: Any) -> Mapping[int, tuple[str, ...]]:
+    return {}
+
+
+@dataclass(frozen=True)
+class Property:
+    """A layer's own invariant, beyond the battery's generic checks (dropout's mask statistics,
+    batchnorm's running statistics untouched in test mode, max-pool's tie convention).
+
+    ``verify(caller, args, outputs)`` judges one example: ``caller`` calls the implementation
+    again (``implementation.Caller``: its forward and backward, validated), ``args`` are the
+    example's arguments and ``outputs`` what the forward returned for them (a tuple, one float64
+    array per output). It raises ``Fail``, ``Warn`` or ``Skip`` (``bpcheck.outcomes``) or returns
+    None. ``judges``: "forward" or "backward", the function a finding names.
+    """
+
+    name: str
+    title: str
+    verify: Callable[..., None]
+    judges: str = "forward"
 
 
 class RegistryError(ValueError):
@@ -32,8 +58,9 @@ class Layer:
     #: JAX twin: same arguments as the forward (or the loss); returns out (or the scalar loss).
     #: Gradients come from ``jax.vjp`` of this function. Used by: forward, vjp, finite differences.
     reference: Callable[..., Any]
-    #: Draws the forward's arguments from dimensions and a value style. Used by: every check.
-    sample: Callable[[Dims, Values], tuple[Any, ...]]
+    #: Draws the forward's arguments from dimensions (drawn by ``dims``) and a value style.
+    #: Used by: every check.
+    sample: Callable[[Any, Values], tuple[Any, ...]]
     #: Positions of the arguments that get a gradient, in the order backward returns them.
     differentiable: tuple[int, ...] = (0,)
     #: Positions of the arguments whose axis 0 is the batch; () when the layer couples the batch.
@@ -44,8 +71,12 @@ class Layer:
     kinks: Callable[..., np.ndarray] | None = None
     #: Magnitudes values are drawn at (large ones for softmax, losses, sigmoid).
     magnitudes: tuple[float, ...] = (1.0,)
-    #: Positions of arguments the forward may update in place (batchnorm's bn_param).
-    mutable: tuple[int, ...] = ()
+    #: ``writes(*args)`` -> {position of a dict argument: keys the forward writes into it}, for
+    #: these arguments (batchnorm in train mode: {3: ("running_mean", "running_var")}; ``ANY_KEY``
+    #: for any). Changing another key's value fails; adding a key is a warning (a convention of
+    #: the file, e.g. ``ln_param['mode'] = 'train'``). Used by: no_mutation.
+    writes: Callable[..., Mapping[int, tuple[str, ...]]] | Mapping[int, tuple[str, ...]] = (
+        _writes_nothing)
     #: Tolerance for analytic comparisons; override only with a reason written beside it.
     tolerance: Tolerance = ANALYTIC
     #: The twin maps each entry of its first argument to the same entry of its output, and its
@@ -54,6 +85,29 @@ class Layer:
     #: program serves every shape (a compilation costs ~0.1 s; a padded entry, nothing). Used by:
     #: the reference side (``autodiff``).
     elementwise: bool = False
+    #: The dimensions ``sample`` receives: a strategy drawing any (hashable, printable) object,
+    #: from pools small enough to bound the compiled JAX programs; None: the shared ``Dims``
+    #: pools (``sampling.dimensions``). Used by: every check (through the example's ``Draw``).
+    dims: st.SearchStrategy[Any] | None = None
+    #: The forward's outputs, before its cache, in return order; the backward takes one upstream
+    #: gradient per output in that order (``lstm_step``: ("next_h", "next_c") →
+    #: ``lstm_step_backward(dnext_h, dnext_c, cache)``), and the twin returns a tuple of them.
+    outputs: tuple[str, ...] = ("out",)
+    #: (forward, backward) names where the course's differ from ``<name>_forward`` /
+    #: ``<name>_backward`` (``conv_forward_naive``; ``batchnorm_backward_alt`` with
+    #: ``batchnorm_forward``). Used by: the loader, the report.
+    names: tuple[str, str] | None = None
+    #: ``backward_in(*args)``: whether the protocol defines the backward for these arguments
+    #: (batchnorm's backward exists in train mode only; its test mode checks the forward alone).
+    #: None: always. Used by: every check that calls the backward (they skip such examples).
+    backward_in: Callable[..., bool] | None = None
+    #: A random layer (dropout): ``observed(args, outputs)`` -> the twin's last argument, the
+    #: random choices the implementation made, read from its own outputs for these arguments
+    #: (dropout: the mask ``outputs[0] != 0``); with ``outputs=None`` any fixed choice (used
+    #: only to learn output shapes). None for a deterministic layer. Used by: the trial.
+    observed: Callable[[tuple[Any, ...], tuple[np.ndarray, ...] | None], Any] | None = None
+    #: The layer's own invariants, run by the ``properties`` check.
+    properties: tuple[Property, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():
@@ -61,7 +115,7 @@ class Layer:
         if not callable(self.reference) or not callable(self.sample):
             raise RegistryError(f"{self.name}: reference and sample must be callable")
         arity = len(self.arg_names)
-        for field in ("differentiable", "batched", "mutable"):
+        for field in ("differentiable", "batched"):
             positions = getattr(self, field)
             if any(not 0 <= p < arity for p in positions) or len(set(positions)) != len(positions):
                 raise RegistryError(
@@ -75,6 +129,24 @@ class Layer:
                                 f"argument only")
         if not self.magnitudes or any(m <= 0 for m in self.magnitudes):
             raise RegistryError(f"{self.name}: magnitudes must be positive")
+        if isinstance(self.writes, Mapping):  # the same keys whatever the arguments
+            fixed = {int(p): tuple(keys) for p, keys in self.writes.items()}
+            object.__setattr__(self, "writes", lambda *args: fixed)
+        if not callable(self.writes):
+            raise RegistryError(f"{self.name}: writes must be a dict or a function of the "
+                                f"forward's arguments")
+        if not self.outputs or len(set(self.outputs)) != len(self.outputs) or not all(
+                o.isidentifier() for o in self.outputs):
+            raise RegistryError(f"{self.name}: outputs={self.outputs} must be distinct names")
+        if self.is_loss and (len(self.outputs) > 1 or self.backward_in or self.names):
+            raise RegistryError(f"{self.name}: a loss has one output, no modes and its own name")
+        if self.elementwise and len(self.outputs) > 1:
+            raise RegistryError(f"{self.name}: an elementwise layer has one output")
+        if self.dims is not None and not isinstance(self.dims, st.SearchStrategy):
+            raise RegistryError(f"{self.name}: dims must be a hypothesis strategy")
+        if self.names is not None and (len(self.names) != 2 or not all(
+                isinstance(n, str) and n.isidentifier() for n in self.names)):
+            raise RegistryError(f"{self.name}: names must be (forward, backward) identifiers")
 
     def __repr__(self) -> str:
         return f"Layer({self.name!r})"
@@ -91,8 +163,34 @@ class Layer:
 
     @cached_property
     def arg_names(self) -> tuple[str, ...]:
+        """The forward's arguments: the twin's, less the observed outputs of a random layer."""
         params = inspect.signature(self.reference).parameters.values()
-        return tuple(p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
+        names = tuple(p.name for p in params
+                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
+        return names[:-1] if self.observed is not None else names
+
+    def twin_args(self, args: tuple[Any, ...],
+                  outputs: tuple[np.ndarray, ...] | None = None) -> tuple[Any, ...]:
+        """The twin's arguments for the forward's ``args``: the same, and a random layer's
+        observed choices (from the implementation's ``outputs``) at the end."""
+        if self.observed is None:
+            return args
+        return (*args, self.observed(args, outputs))
+
+    @property
+    def dimensions(self) -> st.SearchStrategy[Any]:
+        """The strategy drawing this layer's dimensions."""
+        return self.dims if self.dims is not None else dimensions()
+
+    @property
+    def dout_names(self) -> tuple[str, ...]:
+        """The backward's upstream gradients, in the order it takes them (``dout`` for one)."""
+        return ("dout",) if len(self.outputs) == 1 else tuple("d" + o for o in self.outputs)
+
+    def has_backward(self, args: tuple[Any, ...]) -> bool:
+        """Whether the protocol defines the backward at these arguments (see ``backward_in``);
+        a loss's gradients come with it."""
+        return self.is_loss or self.backward_in is None or bool(self.backward_in(*args))
 
     @cached_property
     def grad_names(self) -> tuple[str, ...]:
@@ -100,11 +198,15 @@ class Layer:
 
     @property
     def forward_name(self) -> str:
-        return self.name if self.is_loss else f"{self.name}_forward"
+        if self.is_loss:
+            return self.name
+        return self.names[0] if self.names else f"{self.name}_forward"
 
     @property
     def backward_name(self) -> str:
-        return self.name if self.is_loss else f"{self.name}_backward"
+        if self.is_loss:
+            return self.name
+        return self.names[1] if self.names else f"{self.name}_backward"
 
     @property
     def functions(self) -> tuple[str, ...]:

@@ -9,7 +9,8 @@ A file may also bring a layer that is not in the protocol: next to ``<name>_forw
 ``<name>_backward`` (or a ``<name>_loss``) it defines the JAX twin ``<name>_reference`` (same
 arguments as the forward) and, when the layer takes more than one array, ``<name>_sample(dims,
 values)`` returning the forward's arguments; ``<name>_domain`` (a dict of Layer fields:
-differentiable, batched, kinks, magnitudes, mutable) says the rest. See README, "Check your own
+differentiable, batched, kinks, magnitudes, writes, outputs, dims, names, backward_in, observed,
+properties, tolerance) says the rest. See README, "Check your own
 layers.py".
 """
 
@@ -32,7 +33,8 @@ from bpcheck.registry import REGISTRY
 from bpcheck.sampling import Dims, Values
 
 REFERENCE_SUFFIX = "_reference"
-DOMAIN_FIELDS = ("differentiable", "batched", "kinks", "magnitudes", "mutable")
+DOMAIN_FIELDS = ("differentiable", "batched", "kinks", "magnitudes", "writes", "outputs",
+                 "dims", "names", "backward_in", "observed", "properties", "tolerance")
 
 
 class LoadError(Exception):
@@ -135,7 +137,7 @@ def protocol_problems(impl: Implementation, layers: tuple[Layer, ...]) -> dict[s
     for layer in layers:
         calls = {layer.forward_name: layer.arg_names}
         if not layer.is_loss:
-            calls[layer.backward_name] = ("dout", "cache")
+            calls[layer.backward_name] = (*layer.dout_names, "cache")
         for name, argument_names in calls.items():
             function = impl.functions.get(name)
             if function is not None:

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 import manual
 from bpcheck.battery.checks import check_named
+from bpcheck.battery.trial import Trial
 from bpcheck.battery.diagnose import BATCH_ONE, LARGE_ONLY, diagnose_shape
 from bpcheck.battery.findings import Finding, enforce
 from bpcheck.registry import layer_named
@@ -41,7 +42,7 @@ def run(layer: str, check: str, impl, **functions):
 def judge_one(layer: str, check: str, impl, dims: Dims, scale: float = 1.0, **functions) -> Finding:
     """One check on one example built from the given dimensions."""
     example = build_example(layer_named(layer), Draw(dims, scale, False, 7))
-    return check_named(check)(layer_named(layer), impl.replace(**functions), example)
+    return check_named(check)(Trial(layer_named(layer), impl.replace(**functions), example))
 
 
 def dims(n: int = 5, d: int = 3, m: int = 4, c: int = 4) -> Dims:

@@ -161,6 +161,23 @@ def test_batchnorm_without_running_statistics(impl, data):
             assert result.ok, f"{key} started from zeros: {result.describe()} ({example!r})"
 
 
+@settings(max_examples=30)
+@given(data=st.data())
+def test_manual_batchnorm_backward_in_test_mode(impl, data):
+    """The protocol defines batchnorm's backward in train mode only (cs231n keeps no cache in
+    test mode), so the battery does not call it in test mode; manual/ derives it there too
+    (dx = dout ⊙ gamma / sqrt(running_var + eps)), and this holds it to jax.vjp."""
+    layer = layer_named("batchnorm")
+    example = data.draw(examples(layer), label="example")
+    x, gamma, beta, bn_param = example.args
+    test_mode = {**bn_param, "mode": "test"}
+    _, grads = evaluate(layer, impl, (x, gamma, beta, test_mode), example.dout)
+    _, expected = reference_vjp(layer, (x, gamma, beta, test_mode), example.dout)
+    for name, grad, ref in zip(layer.grad_names, grads, expected):
+        result = compare(grad, ref, ANALYTIC)
+        assert result.ok, f"test-mode {name}: {result.describe()} ({example!r})"
+
+
 def test_batchnorm_rejects_an_unknown_mode(impl):
     message = r"invalid batchnorm mode 'eval'; expected 'train' or 'test'"
     with pytest.raises(ValueError, match=message):

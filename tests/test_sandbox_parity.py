@@ -83,10 +83,10 @@ def test_the_audit_of_a_backward_is_the_same_in_process_and_in_the_sandbox(behav
     args = (np.linspace(-1.0, 1.0, 6).reshape(2, 3),)
     dout = np.arange(6.0).reshape(2, 3) + 1.0
     here = Implementation("here", {n: namespace[n] for n in ("relu_forward", "relu_backward")})
-    (local,) = evaluations(layer, here, [(args, [dout])])
+    (local,) = evaluations(layer, here, [(args, [(dout,)])])
     with Sandbox(tmp_path, REGISTRY) as sandbox:
         assert sandbox.load_error is None
-        (remote,) = evaluations(layer, sandbox.impl, [(args, [dout])])
+        (remote,) = evaluations(layer, sandbox.impl, [(args, [(dout,)])])
     for evaluation in (local, remote):
         audit = evaluation.audits[0]
         assert (audit.dout_changed, audit.cache_changed, audit.aliases) == expected

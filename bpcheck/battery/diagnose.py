@@ -14,7 +14,7 @@ they differentiate (e.g. dw: (D, M)); ``dout`` has the output's shape.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Callable, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
@@ -23,9 +23,9 @@ from bpcheck.sampling import BATCH_SIZES, Draw
 from bpcheck.battery.example import Example
 from bpcheck.tolerances import DIAGNOSIS_FACTOR_RTOL, SINGLE_PRECISION, Tolerance, compare
 from bpcheck.battery.example import tolerance_for
+from bpcheck.outcomes import Status
 
-if TYPE_CHECKING:
-    from bpcheck.layer import Layer
+from bpcheck.layer import Layer
 
 #: The Jacobian's diagonal costs one compiled VJP per entry; examples hold at most ~40 entries.
 DIAGONAL_MAX_ENTRIES = 256
@@ -74,6 +74,7 @@ class _Case(NamedTuple):
     actual: np.ndarray
     expected: np.ndarray
     tolerance: Tolerance
+    twin_args: tuple[Any, ...]  # the twin's arguments (a random layer's choices at the end)
 
 
 def batch_size(layer: Layer, args: tuple[Any, ...]) -> int | None:
@@ -171,7 +172,7 @@ def _factor(case: _Case) -> str | None:
 
 def _gradient_for(case: _Case, dout: np.ndarray) -> np.ndarray:
     """The reference gradient of this argument for another upstream gradient (same shape)."""
-    return reference_vjp(case.layer, case.example.args, dout)[1][case.index]
+    return reference_vjp(case.layer, case.twin_args, dout)[1][case.index]
 
 
 def jacobian_diagonal(layer: Layer, example: Example, index: int) -> np.ndarray | None:
@@ -182,7 +183,8 @@ def jacobian_diagonal(layer: Layer, example: Example, index: int) -> np.ndarray 
     """
     dout = example.dout
     position = layer.differentiable[index]
-    if dout is None or dout.shape != np.shape(example.args[position]):
+    if (not isinstance(dout, np.ndarray) or layer.observed is not None
+            or dout.shape != np.shape(example.args[position])):
         return None
     if dout.size > DIAGONAL_MAX_ENTRIES:
         return None
@@ -196,7 +198,7 @@ def jacobian_diagonal(layer: Layer, example: Example, index: int) -> np.ndarray 
 
 def _upstream_ignored(case: _Case) -> str | None:
     dout = case.example.dout
-    if dout is None:
+    if not isinstance(dout, np.ndarray):  # a loss, or several upstream gradients
         return None
     if compare(case.actual, _gradient_for(case, np.ones_like(dout)), case.tolerance).ok:
         return (f"{case.name} does not multiply in the upstream gradient: it equals the gradient "
@@ -225,12 +227,14 @@ _RULES: tuple[Callable[[_Case], str | None], ...] = (
 
 
 def diagnose_values(
-    layer: Layer, example: Example, grad_index: int, actual: np.ndarray, expected: np.ndarray
+    layer: Layer, example: Example, grad_index: int, actual: np.ndarray, expected: np.ndarray,
+    twin_args: tuple[Any, ...] | None = None,
 ) -> str | None:
     """The most likely mistake behind a gradient that differs from the reference, or None.
 
     ``actual`` and ``expected`` (the reference VJP for ``example.dout``) have the same shape, that
-    of the argument ``layer.differentiable[grad_index]``.
+    of the argument ``layer.differentiable[grad_index]``. ``twin_args``: the twin's arguments
+    when they are not the example's (a random layer's observed choices).
     """
     name = layer.grad_names[grad_index]
     a, e = np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64)
@@ -239,7 +243,8 @@ def diagnose_values(
     non_finite = diagnose_non_finite(name, a, e)
     if non_finite is not None or not (np.isfinite(a).all() and np.isfinite(e).all()):
         return non_finite
-    case = _Case(layer, example, grad_index, name, a, e, tolerance_for(layer, example))
+    case = _Case(layer, example, grad_index, name, a, e, tolerance_for(layer, example),
+                 example.args if twin_args is None else twin_args)
     for rule in _RULES:
         text = rule(case)
         if text is not None:
@@ -361,7 +366,7 @@ def _seeds(seed: int, count: int) -> list[int]:
 def _fails(judge: Callable[[Draw], str], draw: Draw) -> bool | None:
     """True if the check fails on ``draw``, False if it passes (or warns), None if skipped."""
     status = judge(draw)
-    return None if status == "skipped" else status == "failed"
+    return None if status == Status.SKIPPED else status == Status.FAILED
 
 
 def _all_pass(judge: Callable[[Draw], str], draws: list[Draw]) -> bool:

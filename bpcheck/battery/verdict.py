@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bpcheck.battery.checks import BATTERY
+from bpcheck.outcomes import Status
 from bpcheck.battery.runner import CheckRun
 from bpcheck.tiers import TIERS
 
-#: Checks whose error column is "vs JAX" and "vs finite differences".
-JAX_CHECKS = ("forward", "vjp")
-FD_CHECKS = ("finite_differences",)
+#: Checks whose error column is "vs JAX" and "vs finite differences" (their records say so).
+JAX_CHECKS = tuple(c.name for c in BATTERY if c.measures == "jax")
+FD_CHECKS = tuple(c.name for c in BATTERY if c.measures == "finite differences")
 
 
 @dataclass
@@ -28,7 +30,7 @@ class FunctionVerdict:
     layer: str
     runs: list[CheckRun] = field(default_factory=list)
     #: Set for a function that was not run: "missing" (not defined) or "error" (unusable).
-    fixed_status: str | None = None
+    fixed_status: Status | None = None
     note: str = ""
     #: The tiers whose runs decide the status (the others are reported only).
     counted: tuple[str, ...] = ("float64",)
@@ -54,7 +56,7 @@ class FunctionVerdict:
     def tier_runs(self, tier: str) -> list[CheckRun]:
         return [r for r in self.runs if r.tier == tier]
 
-    def tier_status(self, tier: str) -> str | None:
+    def tier_status(self, tier: str) -> Status | None:
         """This function's status in one tier; None when the tier did not run on it."""
         runs = self.tier_runs(tier)
         if self.fixed_status and tier in self.counted:
@@ -62,8 +64,8 @@ class FunctionVerdict:
         if not runs:
             return None
         if any(r.failure is not None for r in runs):
-            return "failed"
-        return "warning" if any(r.warning is not None for r in runs) else "passed"
+            return Status.FAILED
+        return Status.WARNING if any(r.warning is not None for r in runs) else Status.PASSED
 
     @property
     def tiers(self) -> dict[str, str]:
@@ -72,12 +74,12 @@ class FunctionVerdict:
         return {t: s for t, s in statuses.items() if s is not None}
 
     @property
-    def status(self) -> str:
+    def status(self) -> Status:
         if self.fixed_status:
             return self.fixed_status
         if self.failures:
-            return "failed"
-        return "warning" if self.warnings else "passed"
+            return Status.FAILED
+        return Status.WARNING if self.warnings else Status.PASSED
 
     def _worst(self, checks: tuple[str, ...], tier: str | None = None) -> float | None:
         errors = [r.worst_error for r in self.tier_runs(tier or self.primary)
@@ -130,12 +132,12 @@ class FunctionVerdict:
 
     def _reported_tiers(self) -> list[str]:
         """A line per tier run on top of the counted ones, when this function failed."""
-        if self.status != "failed":
+        if self.status != Status.FAILED:
             return []
         lines = []
         for tier in (t for t in TIERS if t not in self.counted and self.tier_runs(t)):
             status = self.tier_status(tier)
-            if status == "failed":
+            if status == Status.FAILED:
                 first = next(r.failure for r in self.tier_runs(tier) if r.failure is not None)
                 verdict = f"fails it too: {first.title}: {first.message}"
             else:
@@ -195,9 +197,9 @@ def verdicts(runs: list[CheckRun], functions: list[tuple[str, str]] | None = Non
     for function, layer in functions or []:
         row = table[function] = FunctionVerdict(function, layer, counted=counted)
         if function in missing:
-            row.fixed_status, row.note = "missing", f"{function} is not defined"
+            row.fixed_status, row.note = Status.MISSING, f"{function} is not defined"
         elif function in problems:
-            row.fixed_status, row.note = "error", problems[function]
+            row.fixed_status, row.note = Status.ERROR, problems[function]
     for run in runs:
         function = run.failure.function if run.failure is not None else run.function
         row = table.setdefault(function, FunctionVerdict(function, run.layer, counted=counted))

@@ -27,12 +27,11 @@ from bpcheck import __version__, profiles
 from bpcheck.battery.checks import checks_available
 from bpcheck.registry import REGISTRY
 from bpcheck.grading.rubric import Rubric
+from bpcheck.battery.checks import VALUE_CHECKS
 from bpcheck.battery.runner import CheckRun, run_checks
 from bpcheck.grading.sandbox import Sandbox
 
 RESULTS = "results.json"
-#: The checks that judge a function's values; the others judge how it keeps the protocol.
-VALUE_CHECKS = ("forward", "vjp", "finite_differences")
 
 
 class GradeError(Exception):

@@ -31,7 +31,9 @@ from typing import Any
 
 import numpy as np
 
-from bpcheck.implementation import Audit, Evaluation, Implementation, ImplementationError
+from bpcheck.implementation import (
+    Audit, Change, Evaluation, Implementation, ImplementationError,
+)
 from bpcheck.layer import Layer
 from bpcheck.grading.sandbox import process, wire
 from bpcheck.grading.sandbox.child import HANDLE
@@ -122,7 +124,7 @@ class Sandbox:
         for layer in self.layers:
             calls[layer.forward_name] = layer.arg_names
             if not layer.is_loss:
-                calls[layer.backward_name] = ("dout", "cache")
+                calls[layer.backward_name] = (*layer.dout_names, "cache")
         return calls
 
     def _start(self) -> str | None:
@@ -238,7 +240,8 @@ class Sandbox:
         call_in_sandbox.__name__ = name
         return call_in_sandbox
 
-    def _batched(self, forward: str, backward: str | None, requests: list) -> list | None:
+    def _batched(self, forward: str, backward: str | None, requests: list,
+                 outputs: int = 1) -> list | None:
         """``implementation.evaluations`` in one round trip: for each (args, douts), the forward
         and then, for a layer, the backward on each dout, each on its own copy of that forward's
         cache (which stays in the child). None when the calls must go one by one: one of the
@@ -258,7 +261,8 @@ class Sandbox:
                  for args, douts in requests]
         during = f"running {forward}" + (f" then {backward}" if backward else "")
         try:
-            answer = self._request(("call", forward, "pairs", (backward, items)), seconds, during)
+            answer = self._request(("call", forward, "pairs", (backward, items, outputs)), seconds,
+                                   during)
         except ImplementationError:
             if self._child is None:
                 self._pairs_off = True
@@ -287,7 +291,7 @@ class Sandbox:
             _reject_opaque(forward, result)
         except ImplementationError as exc:
             return Evaluation(exc)
-        changed = tuple(p for p in entry.get("changed") or [] if type(p) is int)
+        changed = tuple(_change(c) for c in entry.get("changed") or [] if _change(c) is not None)
         backwards = []
         for raw in entry.get("backward") or []:
             if not isinstance(raw, dict) or raw.get("ok") is not True:
@@ -369,6 +373,17 @@ class Sandbox:
         elif kind == "backward" and len(args) == 2 and isinstance(args[1], CacheHandle):
             args[1].state = state
         return result
+
+
+def _change(fact: Any) -> Change | None:
+    """A child's report of one argument the forward edited: [position, added keys, altered
+    keys], keeping only a well-formed one."""
+    if not (type(fact) is list and len(fact) == 3 and type(fact[0]) is int):
+        return None
+    keys = [k for k in fact[1:] if type(k) is list and all(type(s) is str for s in k)]
+    if len(keys) != 2:
+        return None
+    return Change(fact[0], tuple(keys[0]), tuple(keys[1]))
 
 
 def _audit(answer: Any) -> Audit:
