@@ -12,7 +12,7 @@ from pathlib import Path
 from benchmarks.counting import CallCounter, reference_calls
 from bpcheck import profiles
 from bpcheck.battery.checks import checks_for
-from bpcheck.cli.main import DEFAULT_EXAMPLES
+from bpcheck.profiles import DEFAULT_EXAMPLES
 from bpcheck.implementation import Implementation
 from bpcheck.layer import Layer
 from bpcheck.battery.checks import checks_available

@@ -17,7 +17,7 @@ from dataclasses import replace
 
 from bpcheck import profiles
 from bpcheck.battery.checks import checks_for
-from bpcheck.cli.main import DEFAULT_EXAMPLES
+from bpcheck.profiles import DEFAULT_EXAMPLES
 
 
 def measure(max_examples: int = DEFAULT_EXAMPLES) -> dict:

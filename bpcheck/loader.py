@@ -1,6 +1,6 @@
 """Load a user's layers.py: its protocol functions in place of manual's, and any layers it adds.
 
-This is the one loader for user code (``bpcheck check FILE``, ``pytest --impl FILE``). Every way a
+This is the one loader for user code (``bpcheck check FILE``, ``pytest --bpcheck-impl FILE``). Every way a
 file can be broken — missing, not Python, a syntax error, a missing import, an exception or
 ``sys.exit`` at import, a function with the wrong number of arguments — becomes a ``LoadError``
 or a per-function problem with one sentence naming the file, the line and the cause.
@@ -86,7 +86,9 @@ def _import(path: Path) -> ModuleType:
     return module
 
 
-def _one_array_sample(dims: Dims, values: Values) -> tuple[Any, ...]:
+def one_array_sample(dims: Dims, values: Values) -> tuple[Any, ...]:
+    """The default sampler of a one-argument layer: x of shape (N, *trailing), as for an
+    activation."""
     return (values.real((dims.n, *dims.trailing)),)
 
 
@@ -112,7 +114,7 @@ def _own_layers(module: ModuleType, path: Path) -> list[Layer]:
                 raise LoadError(
                     f"{path}: {attribute} takes {len(required)} arguments; define "
                     f"{name}_sample(dims, values) returning them (see README)")
-            sample = _one_array_sample
+            sample = one_array_sample
         try:
             layers.append(Layer(name, reference, sample, **domain))
         except (RegistryError, TypeError) as exc:

@@ -23,7 +23,7 @@ from bpcheck.battery.runner import run_check, run_checks
 from bpcheck.sampling import Dims, Draw
 from bpcheck.battery.example import build_example
 
-#: Examples per layer: the tier's own property suite is ``pytest --tier float32``; here a few
+#: Examples per layer: the tier's own property suite is ``pytest --bpcheck-tier float32``; here a few
 #: derandomized ones per layer show that nothing in the tier rejects correct code.
 EXAMPLES = 12
 

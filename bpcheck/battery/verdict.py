@@ -210,3 +210,74 @@ def verdicts(runs: list[CheckRun], functions: list[tuple[str, str]] | None = Non
 def write_json(path: Path, rows: list[FunctionVerdict], extra: dict[str, Any]) -> None:
     document = {"functions": {row.function: row.as_json() for row in rows}, **extra}
     path.write_text(json.dumps(document, indent=2, default=float) + "\n")
+
+
+@dataclass
+class Verdict:
+    """The verdict on a whole target: one ``FunctionVerdict`` per protocol function (``rows``),
+    and how it was reached. ``passed`` when nothing failed and nothing was unusable (warnings and
+    missing functions pass); ``report()`` is the text a terminal or an AssertionError shows."""
+
+    label: str
+    rows: list[FunctionVerdict]
+    seconds: float = 0.0
+    tiers: tuple[str, ...] = ("float64",)
+    profile: str = "dev"
+    examples_per_layer: int = 0
+    processes: int = 1
+
+    def __getitem__(self, function: str) -> FunctionVerdict:
+        for row in self.rows:
+            if row.function == function:
+                return row
+        raise KeyError(f"{function!r} is not among this verdict's functions")
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    @property
+    def counts(self) -> dict[Status, int]:
+        return {s: n for s in Status if (n := sum(row.status == s for row in self.rows))}
+
+    @property
+    def passed(self) -> bool:
+        return not any(row.status in (Status.FAILED, Status.ERROR) for row in self.rows)
+
+    @property
+    def examples(self) -> int:
+        return sum(row.examples for row in self.rows)
+
+    def summary(self) -> str:
+        """"4 passed, 2 failed, 1 warning, 21 missing; 2,365 examples checked in 14.9 s"."""
+        counts = ", ".join(f"{n} {s}" for s, n in self.counts.items())
+        return f"{counts}; {self.examples:,} examples checked in {self.seconds:.1f} s"
+
+    def report(self) -> str:
+        """Plain text: a line per checked function, then each failure and warning in full."""
+        width = max((len(row.function) for row in self.rows), default=8)
+        lines = [f"bpcheck: {self.label}"]
+        for row in self.rows:
+            if row.status != Status.MISSING:
+                error = "—" if row.worst_vs_jax is None else f"{row.worst_vs_jax:.1e}"
+                lines.append(f"  {row.function:<{width}}  {row.status.value:<8} vs JAX {error}")
+        missing = [row.function for row in self.rows if row.status == Status.MISSING]
+        if missing:
+            lines.append(f"  not defined (not checked): {', '.join(missing)}")
+        for row in self.rows:
+            if row.status in (Status.FAILED, Status.ERROR, Status.WARNING):
+                lines += ["", f"{row.function} {row.status.value.upper()}", row.message]
+        lines += ["", self.summary()]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.report()
+
+    def as_json(self) -> dict[str, Any]:
+        """The document ``bpcheck check --json`` writes."""
+        return {"functions": {row.function: row.as_json() for row in self.rows},
+                "implementation": self.label, "elapsed_seconds": self.seconds,
+                "examples_per_layer": self.examples_per_layer, "profile": self.profile,
+                "tiers": list(self.tiers)}
+
+    def write_json(self, path: Path) -> None:
+        Path(path).write_text(json.dumps(self.as_json(), indent=2, default=float) + "\n")
