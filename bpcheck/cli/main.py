@@ -22,6 +22,7 @@ from rich.table import Table
 from bpcheck.profiles import DEFAULT_EXAMPLES  # noqa: E402  (hypothesis only; no JAX)
 #: ``--tier`` choices and the tiers each runs (and counts).
 TIER_CHOICES = {"float64": ("float64",), "float32": ("float32",), "both": ("float64", "float32")}
+# Keyed by bpcheck.outcomes.Status values (a Status is its own value as a str).
 STATUS_STYLE = {"passed": "[green]passed[/]", "failed": "[bold red]FAILED[/]",
                 "error": "[bold red]ERROR[/]", "warning": "[yellow]warning[/]",
                 "missing": "[dim]missing[/]"}
