@@ -4,15 +4,28 @@ Every submission is a folder: ``layers.py`` plus ``mylayers/``, a copy of manual
 (``from mylayers import *``), so that one function can be made hostile while the others stay
 right. ``HOSTILE`` maps a submission's name to what its layers.py adds and to the functions that
 must end with zero points (None: every function, because the file cannot be loaded).
+
+``attacks(paths)`` adds the attacks of issue 13 that beat an audit hook alone: each turns the
+attack's success into a score (its ``relu_backward`` answers right only when the attack worked,
+and raises otherwise), so that a regression shows in the grade. ``build_class`` plants what they
+look for: canary files in the host's /tmp and /dev/shm and a root-only file holding ``CANARY``,
+and a process whose command line holds it (as a grader's holds the class seed).
 """
 
 from __future__ import annotations
 
+import os
+import secrets
 import shutil
+import stat
+import subprocess
+import sys
 import textwrap
+from dataclasses import dataclass, field
 from pathlib import Path
 
-MANUAL = Path(__file__).resolve().parent.parent / "manual"
+REPO = Path(__file__).resolve().parent.parent
+MANUAL = REPO / "manual"
 GRADED = ("affine_forward", "affine_backward", "relu_forward", "relu_backward", "softmax_loss")
 RUBRIC = """\
 examples = 8
@@ -26,6 +39,8 @@ softmax_loss = 2
 call_seconds = 2
 function_seconds = 6
 memory_mb = 768
+file_mb = 4
+scratch_mb = 12
 """
 FAKE = '{"score": 999, "tests": []}'
 STRAY = "987654"  # the sleep a stray process would run; no such process may remain
@@ -88,6 +103,161 @@ def relu_backward(dout, cache):
 }
 
 
+def _stolen(body: str) -> str:
+    """A relu_backward that attacks with ``body`` (which sets ``stolen``) and answers right only
+    when the attack worked: an attack that succeeds shows as full marks."""
+    return ("def relu_backward(dout, cache):\n    import os, sys\n"
+            + textwrap.indent(textwrap.dedent(body), "    ")
+            + "    if not stolen:\n        raise RuntimeError('the attack failed')\n"
+            + "    import mylayers\n    return mylayers.relu_backward(dout, cache)\n")
+
+
+@dataclass(frozen=True)
+class Paths:
+    """What the attacks aim at, and what they look for to tell that they got out."""
+
+    submissions: Path
+    out: Path
+    root_only: Path  # a file only root may read, holding the canary
+    canary: str = field(default_factory=lambda: f"bpcheck-canary-{secrets.token_hex(6)}")
+
+    @property
+    def host_canaries(self) -> list[Path]:
+        """Files planted in the host's shared folders: seen from inside only if those are."""
+        return [Path("/tmp") / self.canary, Path("/dev/shm") / self.canary]
+
+    @property
+    def markers(self) -> list[Path]:
+        """What ``writes_outside_scratch`` writes: none may be on the host afterwards."""
+        return [Path(folder) / f"{self.canary}-written" for folder in ("/tmp", "/dev/shm")]
+
+
+@dataclass(frozen=True)
+class Attack:
+    source: str  # what layers.py adds
+    zeroed: tuple[str, ...] | None  # the functions that must score zero (None: all)
+    plant: dict[str, str] = field(default_factory=dict)  # name in the folder -> what it is
+    words: str = ""  # what the output must say
+    needs_os: bool = False  # only OS isolation stops it (the test skips without bubblewrap)
+
+
+def attacks(paths: Paths) -> dict[str, Attack]:
+    """The attacks of issue 13, by class; each must end with zero for its relu_backward only."""
+    dirfd_read = """
+        folder = os.open({folder!r}, os.O_RDONLY)  # a folder the hook lets it open, then a
+        # path relative to it, which the hook resolves against the working folder instead
+        handle = os.open({name!r}, os.O_RDONLY, dir_fd=folder)
+        stolen = {needle!r} in os.read(handle, 10**6)
+    """
+    zeroed = ("relu_backward",)
+    frame = ("import json, struct\n"
+             "header = json.dumps({'t': 'dict', 'items': [['ok', {'t': 'bool', 'v': True}], "
+             "['result', {'t': 'none'}]]}).encode()\n"
+             "frame = struct.pack('<Q', len(header)) + header\n"
+             "os.write(int(sys.argv[1]), struct.pack('!i', len(frame)) + frame)\n")
+    return {
+        # full marks without writing any code
+        "reads_solution_by_dirfd": Attack(_stolen(dirfd_read.format(
+            folder=str(MANUAL.parent), name=f"{MANUAL.name}/activations.py",
+            needle=b"def relu_backward")), zeroed, needs_os=True),
+        "reads_git_objects": Attack(_stolen(f"""
+            folder = os.open({str(REPO)!r}, os.O_RDONLY)
+            try:
+                handle = os.open('.git/HEAD', os.O_RDONLY, dir_fd=folder)
+            except NotADirectoryError:  # a worktree's .git is a file naming the repository's
+                handle = os.open('.git', os.O_RDONLY, dir_fd=folder)
+            stolen = len(os.read(handle, 100)) > 0
+        """), zeroed, needs_os=True),
+        "links_to_the_solution": Attack(_stolen("""
+            here = os.path.dirname(os.path.abspath(__file__))
+            stolen = 'def relu_backward' in open(os.path.join(here, 'solution.py')).read()
+        """), zeroed, {"solution.py": f"link:{MANUAL / 'activations.py'}"}, "links are never"),
+        "reads_a_classmate": Attack(_stolen(dirfd_read.format(
+            folder=str(paths.submissions.parent),
+            name=f"{paths.submissions.name}/correct/mylayers/activations.py",
+            needle=b"def relu_backward")), zeroed, needs_os=True),
+        # reading what is not theirs
+        "reads_the_grader_command_line": Attack(_stolen(f"""
+            stolen = False
+            for pid in os.listdir('/proc'):
+                try:
+                    line = open(f'/proc/{{pid}}/cmdline', 'rb').read()
+                except OSError:
+                    continue
+                stolen |= {paths.canary.encode()!r} in line
+        """), zeroed, needs_os=True),
+        "reads_results_in_out": Attack(_stolen(dirfd_read.format(
+            folder=str(paths.out.parent), name=f"{paths.out.name}/correct/results.json",
+            needle=b'"score"')), zeroed, needs_os=True),
+        "links_to_a_root_only_file": Attack(_stolen(f"""
+            here = os.path.dirname(os.path.abspath(__file__))
+            stolen = {paths.canary!r} in open(os.path.join(here, 'secret.txt')).read()
+        """), zeroed, {"secret.txt": f"link:{paths.root_only}"}),
+        # escaping the limits
+        "starts_a_process_unaudited": Attack(_stolen(f"""
+            spawner = sys.modules.get('_posixsubprocess')  # loaded by the runtime, or not
+            if spawner is None:
+                import _posixsubprocess as spawner
+            r, w = os.pipe()
+            pid = spawner.fork_exec([b'/bin/sleep', b'{STRAY}'], [b'/bin/sleep'], True, (), None,
+                                    None, -1, -1, -1, -1, -1, -1, r, w, False, True, -1, None,
+                                    None, None, -1, None, False)
+            stolen = pid > 0
+        """), zeroed),
+        "uses_a_subinterpreter": Attack(_stolen("""
+            import _xxsubinterpreters as interpreters
+            interpreters.run_string(interpreters.create(), 'import ctypes')
+            stolen = True
+        """), zeroed),
+        "writes_outside_scratch": Attack(_stolen(f"""
+            for folder in ('/tmp', '/dev/shm'):
+                where = os.open(folder, os.O_RDONLY)
+                os.close(os.open({paths.canary!r} + '-written', os.O_WRONLY | os.O_CREAT, 0o644,
+                                 dir_fd=where))
+            stolen = any(os.path.exists(os.path.join(folder, {paths.canary!r}))
+                         for folder in ('/tmp', '/dev/shm'))
+        """), zeroed, needs_os=True),
+        "exceeds_its_disk_budget": Attack(_stolen("""
+            for i in range(8):  # 8 files of 3 MB: twice the scratch_mb of the test rubric
+                with open(f'filler{i}.bin', 'wb') as handle:
+                    handle.write(bytes(3 * 2**20))
+            stolen = True
+        """), zeroed, needs_os=True),
+        # disturbing the grader and the class
+        "half_a_frame": Attack(_stolen("""
+            import struct, time
+            os.write(int(sys.argv[1]), struct.pack('!i', 1000) + b'half an answer')
+            time.sleep(60)
+            stolen = True
+        """), zeroed, words="part of an answer"),
+        "forged_answer": Attack(_stolen(frame + "stolen = True\n"), zeroed, words="out of turn"),
+        "huge_answer": Attack("import numpy as np\n"
+                              "def relu_backward(dout, cache):\n"
+                              "    return np.zeros(2**20)\n", zeroed, words="far more than"),
+        "special_files": Attack("", (), {"notes.fifo": "fifo", "loop.py": "link:loop.py",
+                                          "gone.py": "link:/nonexistent/gone.py",
+                                          "linked_folder": f"link:{MANUAL}"}, "never opened"),
+        "summary.csv": Attack("", ()),
+        "report.md": Attack("", ()),
+        "esc\x1b[31mred": Attack("raise RuntimeError('\\x1b[2J\\x1b]0;pwned\\x07 cleared')\n",
+                                  None),
+    }
+
+
+def plant(entry: Path, files: dict[str, str]) -> None:
+    """Add links (``link:TARGET``) and FIFOs (``fifo``) to a submission folder."""
+    for name, what in files.items():
+        if what == "fifo":
+            os.mkfifo(entry / name)
+        elif what.startswith("link:"):
+            (entry / name).symlink_to(what[5:])
+
+
+def canary_process(paths: Paths) -> subprocess.Popen:
+    """A process whose command line holds the canary, as a grader's holds the class seed."""
+    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", paths.canary])
+
+
 def fake_writer(targets: list[Path]) -> str:
     """Source that tries to plant a fake results.json at each target, ignoring failures."""
     lines = ["import os", "for target in %r:" % [str(t) for t in targets],
@@ -104,14 +274,23 @@ def submission(folder: Path, name: str, source: str) -> Path:
     return entry
 
 
-def build_class(root: Path) -> tuple[Path, Path, Path]:
-    """SUBMISSIONS, OUT and the rubric for the whole class (OUT not created)."""
+def build_class(root: Path, with_attacks: bool = False) -> tuple[Path, Path, Path]:
+    """SUBMISSIONS, OUT and the rubric for the whole class (OUT not created); ``with_attacks``
+    adds ``attacks(class_paths(root))`` and plants their canaries."""
     submissions, out = root / "submissions", root / "out"
     submissions.mkdir()
     submission(submissions, "correct", "")
     submission(submissions, "transposed", TRANSPOSED)
     for name, (source, _) in HOSTILE.items():
         submission(submissions, name, source)
+    if with_attacks:
+        paths = class_paths(root)
+        for name, attack in attacks(paths).items():
+            plant(submission(submissions, name, attack.source), attack.plant)
+        paths.root_only.write_text(paths.canary)
+        paths.root_only.chmod(stat.S_IRUSR)
+        for canary in paths.host_canaries:
+            canary.write_text(paths.canary)
     targets = [submissions / "fake_results" / "results.json", submissions / "results.json",
                root / "results.json", out / "results.json", out / "correct" / "results.json",
                out / "zz_later" / "results.json", submissions / "correct" / "results.json"]
@@ -119,3 +298,29 @@ def build_class(root: Path) -> tuple[Path, Path, Path]:
     rubric = root / "rubric.toml"
     rubric.write_text(RUBRIC)
     return submissions, out, rubric
+
+
+def class_paths(root: Path) -> Paths:
+    """The attacks' targets for the class built in ``root`` (one canary per root)."""
+    marker = root / ".canary"
+    if not marker.exists():
+        marker.write_text(f"bpcheck-canary-{secrets.token_hex(6)}")
+    return Paths(root / "submissions", root / "out", root / "root_only.txt", marker.read_text())
+
+
+def grader_that_dies(entry: Path, out: Path, *_) -> tuple[str, dict]:
+    """A stand-in for ``grade._grade_one`` (run in a worker) whose worker dies on the entry named
+    ``culprit``, as a worker killed by the machine would; every other entry gets one point."""
+    import signal
+    import time
+
+    from bpcheck.grading.grade import results_path, write_results
+
+    if entry.name == "culprit":
+        os.kill(os.getpid(), signal.SIGKILL)
+    time.sleep(0.3)  # long enough for the culprit to die while others are in flight
+    document = {"score": 1.0, "execution_time": 0.3, "output": "", "visibility": "visible",
+                "tests": [], "extra_data": {"bpcheck": {"submission": entry.name,
+                                                        "load_error": None, "functions": {}}}}
+    write_results(results_path(out, entry.name), document)
+    return entry.name, document

@@ -90,7 +90,7 @@ def test_run_autograder_calls_bpcheck_gradescope(project, rubric, tmp_path):
         "/autograder/venv/bin/bpcheck", "gradescope",
         "--submission", "/autograder/submission",
         "--results", "/autograder/results/results.json",
-        "--rubric", "/autograder/source/rubric.toml",
+        "--allow-weak-isolation", "--rubric", "/autograder/source/rubric.toml",
     ]
     # the fallback a student sees when bpcheck stops early is valid Gradescope JSON
     fallback = re.search(r"<<'RESULTS'\n(.*?)\nRESULTS\n", script, re.S).group(1)
@@ -109,6 +109,18 @@ def test_setup_installs_the_bundled_source_with_the_lock(project, tmp_path):
     assert setup.startswith("#!/usr/bin/env bash\n") and "set -euxo pipefail" in setup
     assert 'pip install -c "$SOURCE/requirements-lock.txt" "$SOURCE"' in setup
     assert "sys.version_info < (3, 11)" in setup and "python3.11" in setup
+
+
+def test_setup_installs_bubblewrap_and_hides_the_solution_and_grader(project, tmp_path):
+    with zipfile.ZipFile(write_bundle(tmp_path / "a.zip", project)) as archive:
+        setup = archive.read("setup.sh").decode()
+        run = archive.read("run_autograder").decode()
+    assert "apt-get install -y --no-install-recommends bubblewrap" in setup
+    assert 'chmod -R go-rwx "$SOURCE"' in setup
+    assert "for package in bpcheck manual reference" in setup
+    hidden = setup.index('chmod -R go-rwx "$SOURCE"')
+    assert setup.index("pip install") < hidden < setup.index('cp -r "$SOURCE/manual"')
+    assert 'chmod 700 "$(dirname /autograder/results/results.json)"' in run
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")

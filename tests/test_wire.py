@@ -67,3 +67,38 @@ def test_deep_nesting_is_refused():
         tree = {"t": "list", "items": [tree]}
     with pytest.raises(wire.WireError):
         wire.decode(_frame(tree))
+
+
+def _record(name, fields=("x",)):
+    return {"t": "record", "name": name, "fields": list(fields),
+            "items": [{"t": "none"} for _ in fields]}
+
+
+def test_a_frame_may_introduce_only_a_few_record_types_and_few_are_remembered():
+    many = {"t": "list", "items": [_record(f"Kind{i}") for i in range(wire.MAX_NEW_RECORDS + 1)]}
+    with pytest.raises(wire.WireError, match="too many kinds of record"):
+        wire.decode(_frame(many))
+    for start in range(0, 2 * wire.MAX_RECORD_TYPES, wire.MAX_NEW_RECORDS):
+        frame = {"t": "list", "items": [_record(f"Other{i}")
+                                         for i in range(start, start + wire.MAX_NEW_RECORDS)]}
+        wire.decode(_frame(frame))
+    assert len(wire._RECORD_TYPES) <= wire.MAX_RECORD_TYPES
+    with pytest.raises(wire.WireError, match="bad record"):
+        wire.decode(_frame(_record("X" * (wire.MAX_NAME + 1))))
+
+
+def test_array_elements_are_bounded_by_what_was_sent_before_they_are_copied():
+    body = b"\0" * 8 * 1000
+    tree = {"t": "nd", "dtype": "<f8", "shape": [1000], "off": 0, "len": 8000}
+    assert wire.decode(_frame(tree, body), max_elements=1000).shape == (1000,)
+    with pytest.raises(wire.WireError, match="more than 999 elements"):
+        wire.decode(_frame(tree, body), max_elements=999)
+    huge = {"t": "nd", "dtype": "<f8", "shape": [2**40, 0], "off": 0, "len": 0}
+    with pytest.raises(wire.WireError, match="bad shape"):
+        wire.decode(_frame(huge))
+
+
+def test_a_header_of_too_many_containers_is_refused_before_it_is_parsed():
+    header = b"[" * (3 * wire.MAX_NODES + 1)
+    with pytest.raises(wire.WireError, match="structure too large"):
+        wire.decode(struct.pack("<Q", len(header)) + header)

@@ -3,7 +3,9 @@
 ``grade`` grades a folder of submissions into OUT (results.json each, summary.csv, report.md);
 ``gradescope`` grades the one submission Gradescope gives a container; ``gradescope-bundle``
 writes the zip an instructor uploads. Exit status 2 for a usage error (a missing folder, a bad
-rubric), else 0: a submission's failures are its grade, not the command's.
+rubric, no OS isolation without ``--allow-weak-isolation``), else 0: a submission's failures are
+its grade, not the command's. Text a submission chose (its name, its error messages) is shown
+with its control characters escaped.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 GRADESCOPE = Path("/autograder")
+WEAK_HELP = ("grade even where bubblewrap cannot isolate the child (a uid of its own when root, "
+             "and the audit hook): it does not stop a submission from reading what its uid may "
+             "read, such as the solution or classmates' work (see README)")
 
 
 def _rubric(path: Path | None, console: Console):
@@ -30,6 +35,14 @@ def _rubric(path: Path | None, console: Console):
     except RubricError as exc:
         console.print(f"[bold red]error:[/] {escape(str(exc))}")
         return None
+
+
+def _shown(text: str, limit: int | None = None) -> str:
+    """A submission's text, safe for the terminal and for rich's markup."""
+    from bpcheck.grading.text import printable
+
+    text = printable(text, keep_newlines=False)
+    return escape(text if limit is None else text[:limit])
 
 
 def cmd_grade(args: argparse.Namespace, console: Console) -> int:
@@ -54,11 +67,12 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
             task = progress.add_task("grading", total=None)
 
             def advance(name: str, done: int, total: int) -> None:
-                progress.update(task, total=total, completed=done, description=f"graded {name}")
+                progress.update(task, total=total, completed=done,
+                                description=f"graded {_shown(name, 40)}")
 
             documents, graded_now, ignored = grade_all(
                 args.submissions, args.out, rubric, jobs=args.jobs, seed=args.seed,
-                force=args.force, progress=advance)
+                force=args.force, progress=advance, allow_weak=args.allow_weak_isolation)
     except GradeError as exc:
         console.print(f"[bold red]error:[/] {escape(str(exc))}")
         return 2
@@ -78,12 +92,17 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
         passed = sum(s in ("passed", "warning") for s in statuses)
         missing = statuses.count("missing")
         note = ("skipped: graded before (--force to regrade)" if name not in graded_now else
-                (data.get("load_error") or "")[:60])
-        table.add_row(name, f"{document.get('score', 0):.2f}/{total:g}", str(passed),
-                      str(len(statuses) - passed - missing), str(missing), escape(note))
+                str(data.get("load_error") or ""))
+        table.add_row(_shown(name), f"{document.get('score', 0):.2f}/{total:g}", str(passed),
+                      str(len(statuses) - passed - missing), str(missing), _shown(note, 60))
     console.print(table)
+    isolation = next((((d.get("extra_data") or {}).get("bpcheck") or {}).get("isolation")
+                      for n, d in documents.items() if n in graded_now), None)
+    if isinstance(isolation, dict) and isinstance(isolation.get("summary"), str):
+        console.print(f"[dim]isolation: {escape(isolation['summary'])}[/]")
     if ignored:
-        console.print(f"[dim]ignored (not a folder or .py file): {', '.join(ignored)}[/]")
+        console.print(f"[dim]ignored (not a folder or .py file): "
+                      f"{', '.join(_shown(i) for i in ignored)}[/]")
     rate = len(graded_now) / elapsed * 60 if graded_now and elapsed > 0 else 0.0
     console.print(f"graded {len(graded_now)} submission(s) in {elapsed:.1f} s ({rate:.1f} per "
                   f"minute, {args.jobs} job(s)); wrote {', '.join(str(p) for p in written)}")
@@ -92,6 +111,7 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_gradescope(args: argparse.Namespace, console: Console) -> int:
     from bpcheck.grading.grade import grade_submission, protected_folders, write_results
+    from bpcheck.grading.sandbox.session import IsolationUnavailable
 
     rubric = _rubric(args.rubric, console)
     if rubric is None:
@@ -112,7 +132,12 @@ def cmd_gradescope(args: argparse.Namespace, console: Console) -> int:
     except (OSError, ValueError, AttributeError, IndexError, TypeError):
         pass
     forbidden = protected_folders(args.results.parent)
-    document = grade_submission(entry, rubric, args.seed, forbidden, name=name)
+    try:
+        document = grade_submission(entry, rubric, args.seed, forbidden, name=name,
+                                    allow_weak=args.allow_weak_isolation)
+    except IsolationUnavailable as exc:
+        console.print(f"[bold red]error:[/] {escape(str(exc))}")
+        return 2
     write_results(args.results, document)
     console.print(f"score {document['score']:.2f}; results written to {args.results}")
     return 0
@@ -145,6 +170,8 @@ def add_commands(commands) -> None:
     grade.add_argument("--seed", type=int, default=0,
                        help="class seed; each submission's seed derives from it and its name")
     grade.add_argument("--force", action="store_true", help="regrade submissions already graded")
+    grade.add_argument("--allow-weak-isolation", action="store_true",
+                       help=WEAK_HELP)
     grade.set_defaults(run=cmd_grade)
     gradescope = commands.add_parser("gradescope", help="grade inside a Gradescope container")
     gradescope.add_argument("--submission", type=Path, default=GRADESCOPE / "submission")
@@ -152,6 +179,7 @@ def add_commands(commands) -> None:
                             default=GRADESCOPE / "results" / "results.json")
     gradescope.add_argument("--rubric", type=Path, default=None)
     gradescope.add_argument("--seed", type=int, default=0)
+    gradescope.add_argument("--allow-weak-isolation", action="store_true", help=WEAK_HELP)
     gradescope.set_defaults(run=cmd_gradescope)
     bundle = commands.add_parser("gradescope-bundle",
                                  help="write the autograder zip to upload to Gradescope")

@@ -12,6 +12,13 @@ never replaces it: it uses a ``python3.X`` >= 3.11 already on the image if there
 installs ``python3.11`` (deadsnakes' build when that PPA is reachable; 22.04's own package is a
 3.11.0 release candidate).
 
+``setup.sh`` also installs bubblewrap, which isolates each submission's child (its own namespaces
+and uid), and leaves the bundled source and the installed bpcheck, manual and reference readable
+by root alone, so that the child cannot read the solution or the grader even where the container
+forbids bubblewrap's namespaces. Gradescope grades one submission per container, as root: there
+``run_autograder`` accepts the weak isolation (a uid of its own per submission, the audit hook)
+when bubblewrap cannot run, and results.json's ``isolation`` says which was in force.
+
 The zip is deterministic: entries sorted, a fixed timestamp and fixed permission bits, so that
 building twice from the same sources gives identical bytes.
 """
@@ -89,6 +96,20 @@ if ! "$PYTHON" -m venv "$VENV"; then
 fi
 "$VENV/bin/python" -m pip install -c "$SOURCE/requirements-lock.txt" "$SOURCE"
 "$VENV/bin/bpcheck" --help >/dev/null
+
+# bubblewrap gives each submission's child namespaces of its own (bpcheck's README, "What a
+# submission cannot do"); without it the child still runs under a uid of its own.
+if ! command -v bwrap >/dev/null; then
+    (apt-get update && apt-get install -y --no-install-recommends bubblewrap) ||
+        echo "bubblewrap could not be installed: submissions run under a uid of their own only"
+fi
+# The solution and the grader, readable by root alone: the child's uid cannot open them however
+# it asks. NumPy and the rest of the environment stay readable: the child runs on them.
+chmod -R go-rwx "$SOURCE"
+SITE=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+for package in bpcheck manual reference; do
+    chmod -R go-rwx "$SITE/$package"
+done
 """
 
 #: The end of setup.sh: the bundled manual/, copied as a submission of its own (the sandbox lets
@@ -110,7 +131,7 @@ rm -rf "$WARM"
 
 def _gradescope_command(submission: str, results: str, with_rubric: bool) -> list[str]:
     command = [f"{VENV_DIR}/bin/bpcheck", "gradescope", "--submission", submission,
-               "--results", results]
+               "--results", results, "--allow-weak-isolation"]
     if with_rubric:
         command += ["--rubric", f"{SOURCE_DIR}/{RUBRIC_NAME}"]
     return command
@@ -139,9 +160,12 @@ def run_autograder_script(with_rubric: bool) -> str:
     return f"""\
 #!/usr/bin/env bash
 # Gradescope runs this for every submission (working directory {AUTOGRADER_DIR}). bpcheck grades
-# {SUBMISSION_DIR} in its sandbox and writes {RESULTS_FILE}.
+# {SUBMISSION_DIR} in its sandbox and writes {RESULTS_FILE}. One submission per container, as
+# root: where bubblewrap cannot run, the child still has a uid of its own that can read neither
+# the solution nor the grader (setup.sh), hence --allow-weak-isolation.
 set -uo pipefail
 mkdir -p "$(dirname {RESULTS_FILE})"
+chmod 700 "$(dirname {RESULTS_FILE})"
 rm -f {RESULTS_FILE}
 {shlex.join(command)}
 status=$?

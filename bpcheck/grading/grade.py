@@ -1,10 +1,17 @@
 """Grade submissions: the battery on each one, run in a sandbox, scored by a rubric.
 
 One submission is a folder holding ``layers.py`` or a single ``.py`` file. Its functions run only
-in a sandboxed child (``bpcheck.sandbox``); the references, comparisons, scoring and every file
-written happen here, in the grader. ``grade_submission`` returns the submission's document in
-Gradescope's ``results.json`` schema (plus ``extra_data.bpcheck``: seed, per-function status and
-diagnoses); ``grade_all`` grades a folder of them, in parallel, skipping what is already graded.
+in a sandboxed child (``bpcheck.grading.sandbox``); the references, comparisons, scoring and every
+file written happen here, in the grader. ``grade_submission`` returns the submission's document in
+Gradescope's ``results.json`` schema (plus ``extra_data.bpcheck``: seed, isolation, per-function
+status and diagnoses); ``grade_all`` grades a folder of them, in parallel, skipping what is already
+graded.
+
+The batch is kept apart from each submission: without OS isolation it refuses to start (unless
+``allow_weak``); each submission gets its own sandbox (scratch folder, uid, child) that ends with
+it; a worker that dies has the submissions it held regraded one at a time, each in a worker of its
+own, so that only the one that kills its worker is blamed; a submission whose name is one of the
+class report's files keeps its results in ``OUT/__<name>``.
 """
 
 from __future__ import annotations
@@ -14,10 +21,12 @@ import importlib.util
 import json
 import multiprocessing
 import os
+import stat
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +38,9 @@ from bpcheck.registry import REGISTRY
 from bpcheck.grading.rubric import Rubric
 from bpcheck.battery.checks import VALUE_CHECKS
 from bpcheck.battery.runner import CheckRun, run_checks
-from bpcheck.grading.sandbox import Sandbox
+from bpcheck.grading.report import CLASS_FILES
+from bpcheck.grading.sandbox import Sandbox, process
+from bpcheck.grading.sandbox.session import IsolationUnavailable, refusal
 
 RESULTS = "results.json"
 
@@ -55,6 +66,20 @@ def entries(submissions: Path) -> tuple[list[Path], list[str]]:
 
 def submission_name(entry: Path) -> str:
     return entry.stem if entry.is_file() else entry.name
+
+
+def results_path(out: Path, name: str) -> Path:
+    """Where a submission's results.json goes: ``OUT/<name>/``, or ``OUT/__<name>/`` for a name
+    that is one of the class report's files (no submission's name starts with ``__``)."""
+    return out / (f"__{name}" if name in CLASS_FILES else name) / RESULTS
+
+
+def check_isolation(allow_weak: bool) -> None:
+    """GradeError (one sentence: why, and how to fix it) when submissions cannot be isolated by
+    the operating system here and weak isolation was not accepted."""
+    isolated = process.isolation()
+    if not isolated.full and not allow_weak:
+        raise GradeError(refusal(isolated))
 
 
 def submission_seed(seed: int, name: str) -> int:
@@ -87,16 +112,23 @@ class _Outcome:
 def _source(entry: Path) -> tuple[Path | None, str | None]:
     if entry.is_file():
         return entry, None
-    if (entry / "layers.py").is_file():
+    try:
+        info = os.lstat(entry / "layers.py")
+    except OSError:
+        return None, f"{entry.name}/ holds no layers.py"
+    if stat.S_ISREG(info.st_mode):
         return entry, None
-    return None, f"{entry.name}/ holds no layers.py"
+    kind = "a symbolic link (links are never followed)" if stat.S_ISLNK(info.st_mode) else (
+        "not a regular file")
+    return None, f"{entry.name}/layers.py is {kind}"
 
 
 def grade_submission(entry: Path, rubric: Rubric, seed: int,
                      forbidden_reads: tuple[Path, ...] = (), name: str | None = None,
-                     ) -> dict[str, Any]:
+                     allow_weak: bool = False) -> dict[str, Any]:
     """The results.json document for one submission (``name``, which its seed derives from,
-    defaults to the entry's name)."""
+    defaults to the entry's name). IsolationUnavailable when the child cannot be isolated here
+    and ``allow_weak`` is false."""
     started = time.perf_counter()
     profiles.load()  # no deadline: a first example includes a JAX compilation
     name = name or submission_name(entry)
@@ -104,18 +136,24 @@ def grade_submission(entry: Path, rubric: Rubric, seed: int,
     graded = rubric.functions(REGISTRY)
     layers = list(dict.fromkeys(layer for _, layer in graded))
     outcomes: dict[str, _Outcome] = {}
-    isolation = ""
+    isolation: dict[str, Any] = {}
+    skipped: list[str] = []
     path, load_error = _source(entry)
     if path is not None:
-        with Sandbox(path, REGISTRY, rubric.limits, forbidden_reads) as sandbox:
-            isolation, load_error = sandbox.isolation, sandbox.load_error
+        with Sandbox(path, REGISTRY, rubric.limits, forbidden_reads, allow_weak) as sandbox:
+            isolation, load_error, skipped = sandbox.isolation, sandbox.load_error, sandbox.skipped
             if load_error is None:
                 outcomes = _run(sandbox, layers, rubric, own_seed)
     if load_error is not None:
         outcomes = {f: _Outcome("error", f"the file could not be loaded: {load_error}")
                     for f, _ in graded}
-    return _document(name, own_seed, rubric, graded, outcomes, load_error, isolation,
-                     time.perf_counter() - started)
+    document = _document(name, own_seed, rubric, graded, outcomes, load_error, isolation,
+                         time.perf_counter() - started)
+    if skipped:
+        document["extra_data"]["bpcheck"]["not_copied"] = skipped
+        document["output"] += (f"\nNot copied into the sandbox: {'; '.join(skipped[:10])}"
+                               f"{' …' if len(skipped) > 10 else ''}.")
+    return document
 
 
 def _run(sandbox: Sandbox, layers, rubric: Rubric, seed: int) -> dict[str, _Outcome]:
@@ -239,15 +277,17 @@ def write_results(path: Path, document: dict[str, Any]) -> None:
 
 
 def _grade_one(entry: Path, out: Path, rubric: Rubric, seed: int,
-               forbidden: tuple[Path, ...]) -> tuple[str, dict[str, Any]]:
+               forbidden: tuple[Path, ...], allow_weak: bool) -> tuple[str, dict[str, Any]]:
     """Grade and write one submission (in a worker); never raises."""
     name = submission_name(entry)
     try:
-        document = grade_submission(entry, rubric, seed, forbidden)
+        document = grade_submission(entry, rubric, seed, forbidden, allow_weak=allow_weak)
+    except IsolationUnavailable as exc:
+        document = _failed_document(name, str(exc))
     except Exception as exc:  # a bug of the grader: recorded, the batch goes on
         document = _failed_document(name, f"{type(exc).__name__}: {exc}\n"
                                           f"{traceback.format_exc(limit=5)}")
-    write_results(out / name / RESULTS, document)
+    write_results(results_path(out, name), document)
     return name, document
 
 
@@ -260,12 +300,16 @@ def _failed_document(name: str, why: str) -> dict[str, Any]:
 
 def grade_all(submissions: Path, out: Path, rubric: Rubric, *, jobs: int = 1, seed: int = 0,
               force: bool = False, progress: Callable[[str, int, int], None] | None = None,
+              allow_weak: bool = False, grader: Callable = _grade_one,
               ) -> tuple[dict[str, dict[str, Any]], list[str], list[str]]:
     """Grade every submission not yet graded (all with ``force``) and write its results.json.
 
-    Returns (documents of every submission, names graded now, entries ignored).
+    Refuses (GradeError) when submissions cannot be isolated by the operating system here, unless
+    ``allow_weak``. ``grader`` grades one entry in a worker (a test replaces it). Returns
+    (documents of every submission, names graded now, entries ignored).
     """
     found, ignored = entries(submissions)
+    check_isolation(allow_weak)
     names = [submission_name(e) for e in found]
     clashes = {n for n in names if names.count(n) > 1}
     if clashes:
@@ -275,7 +319,7 @@ def grade_all(submissions: Path, out: Path, rubric: Rubric, *, jobs: int = 1, se
     forbidden = protected_folders(submissions, out)
     documents, todo = {}, []
     for entry in found:
-        existing = out / submission_name(entry) / RESULTS
+        existing = results_path(out, submission_name(entry))
         if existing.is_file() and not force:
             try:
                 documents[submission_name(entry)] = json.loads(existing.read_text())
@@ -283,33 +327,55 @@ def grade_all(submissions: Path, out: Path, rubric: Rubric, *, jobs: int = 1, se
             except ValueError:
                 pass  # a broken earlier result: grade again
         todo.append(entry)
-    done = 0
+    done = [0]
+
+    def finished(name: str, document: dict[str, Any]) -> None:
+        documents[name] = document
+        done[0] += 1
+        if progress:
+            progress(name, done[0], len(todo))
+
+    arguments = (out, rubric, seed, forbidden, allow_weak)
     if jobs <= 1 or len(todo) <= 1:
         for entry in todo:
-            name, document = _grade_one(entry, out, rubric, seed, forbidden)
-            documents[name], done = document, done + 1
-            if progress:
-                progress(name, done, len(todo))
+            finished(*grader(entry, *arguments))
     else:
-        pending = list(todo)
-        while pending:
-            context = multiprocessing.get_context("spawn")
-            try:
-                with ProcessPoolExecutor(min(jobs, len(pending)), mp_context=context) as pool:
-                    futures = {pool.submit(_grade_one, e, out, rubric, seed, forbidden): e
-                               for e in pending}
-                    for future in as_completed(futures):
-                        name, document = future.result()
-                        documents[name], done = document, done + 1
-                        pending.remove(futures[future])
-                        if progress:
-                            progress(name, done, len(todo))
-            except BrokenProcessPool:  # a worker died: record the unfinished ones' fate, go on
-                for entry in pending[:1]:
-                    name = submission_name(entry)
-                    documents[name] = _failed_document(name, "the grading worker died")
-                    write_results(out / name / RESULTS, documents[name])
-                    pending.remove(entry)
-                    done += 1
+        suspects = _in_workers(todo, jobs, grader, arguments, finished)
+        for entry in suspects:  # one at a time, each alone in a worker: only a culprit dies
+            if _in_workers([entry], 1, grader, arguments, finished):
+                name = submission_name(entry)
+                document = _failed_document(name, "the grading worker died while grading this "
+                                                  "submission alone")
+                write_results(results_path(out, name), document)
+                finished(name, document)
     graded_now = [submission_name(e) for e in todo]
     return documents, graded_now, ignored
+
+
+def _in_workers(todo: list[Path], jobs: int, grader: Callable, arguments: tuple,
+                finished: Callable[[str, dict[str, Any]], None]) -> list[Path]:
+    """Grade ``todo`` in ``jobs`` worker processes, handing each worker one submission at a
+    time. When a worker dies, the submissions the pool held then are returned (suspects, to be
+    regraded one at a time) and the others go on in a new pool."""
+    queue, suspects = deque(todo), []
+    context = multiprocessing.get_context("spawn")
+    while queue:
+        running: dict[Any, Path] = {}
+        with ProcessPoolExecutor(min(jobs, len(queue)), mp_context=context) as pool:
+            broken = False
+            while (queue or running) and not broken:
+                while queue and len(running) < jobs:
+                    entry = queue.popleft()
+                    running[pool.submit(grader, entry, *arguments)] = entry
+                ready, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in ready:
+                    entry = running.pop(future)
+                    try:
+                        result = future.result()
+                    except BrokenProcessPool:  # a worker died: every submission it held is
+                        suspects.append(entry)  # a suspect
+                        broken = True
+                        continue
+                    finished(*result)
+            suspects.extend(running.values())
+    return suspects

@@ -19,6 +19,11 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from bpcheck.grading.text import printable
+
+#: The files the class report writes into OUT (a submission of one of these names keeps its
+#: results elsewhere: grade.results_path).
+CLASS_FILES = ("summary.csv", "report.md", "pass_rate.png")
 STATUSES = ("passed", "warning", "failed", "error", "missing")
 PASSING_STATUSES = ("passed", "warning")  # a warning differs from JAX only at a kink
 TOP_DIAGNOSES = 15
@@ -107,7 +112,7 @@ def read_submission(name: str, document) -> GradedSubmission:
 
 
 def _short(text: str, limit: int = LOAD_ERROR_CHARS) -> str:
-    lines = text.strip().splitlines()
+    lines = printable(text).strip().splitlines()
     first = lines[0] if lines else "load error"
     return first if len(first) <= limit else first[:limit - 1] + "…"
 
@@ -155,14 +160,15 @@ def _write_summary_csv(path: Path, names: list[str], graded: dict[str, GradedSub
         writer.writerow(["submission", *functions, "total", "max_total", "status"])
         for name in names:
             if name in unreadable:
-                writer.writerow([name, *[""] * len(functions), "", "",
-                                 f"unreadable: {unreadable[name]}"])
+                writer.writerow([printable(name, keep_newlines=False), *[""] * len(functions),
+                                 "", "", f"unreadable: {printable(unreadable[name])}"])
                 continue
             submission = graded[name]
             scores = [_format_score(submission.functions[f].score)
                       if f in submission.functions else "" for f in functions]
             status = "graded" if submission.load_error is None else _short(submission.load_error)
-            writer.writerow([name, *scores, _format_score(submission.total),
+            writer.writerow([printable(name, keep_newlines=False), *scores,
+                             _format_score(submission.total),
                              _format_score(submission.max_total), status])
 
 
@@ -194,8 +200,8 @@ def _plot_pass_rates(tallies: list[FunctionTally], path: Path) -> bool:
 
 
 def _cell(text: str) -> str:
-    """Text safe inside a Markdown table cell."""
-    return " ".join(text.split()).replace("|", "\\|")
+    """Text safe inside a Markdown table cell (control characters escaped)."""
+    return " ".join(printable(text).split()).replace("|", "\\|")
 
 
 def _report_markdown(names: list[str], graded: dict[str, GradedSubmission],

@@ -1,13 +1,16 @@
 """The sandboxed child: loads one submission and runs its functions on request.
 
-Started by ``process.spawn`` as ``python -I -S child.py FD CURATED`` (no site-packages, no
-environment, no script folder on sys.path; CURATED is a folder holding only NumPy). It reads its
-set-up from the grader, sets its limits, loads ``guard`` by file path from its own folder and
-installs it, then imports NumPy and ``wire``, loads the submission and serves requests from the
-grader over the socket FD:
+Started by ``process.spawn`` as ``python -I -S child.py FD CURATED [UID]`` (no site-packages, no
+environment, no script folder on sys.path; CURATED is a folder holding only NumPy). Given a UID
+(in a bubblewrap sandbox started by root) it first drops to it, for good. It reads its set-up from
+the grader, copies its submission into its scratch folder when told to, sets its limits, loads
+``guard`` by file path from its own folder and installs it, then imports NumPy and ``wire``, loads
+the submission and serves requests from the grader over the socket FD:
 
 - the grader → child direction is the grader's own pickles (trusted);
-- the child → grader direction is ``wire`` frames only, which the grader decodes without pickle.
+- the child → grader direction is ``wire`` frames only, which the grader decodes without pickle;
+  each answer echoes the token of the request it answers (``{"re": token, "answer": ...}``), so
+  that a frame a submission writes onto the socket itself is seen as out of turn.
 
 A forward's cache never leaves the child: it stays in ``caches`` and the grader holds its id.
 After every call the child reports which arguments the function changed in place (compared by
@@ -45,22 +48,101 @@ def _where(exc, submission):
     return f" (at {os.path.basename(last.filename)}:{last.lineno}{code})"
 
 
+class _Channel:
+    """The child's end of the socket, in ``multiprocessing.connection``'s framing (a 4-byte
+    big-endian length, or -1 and an 8-byte one), without importing multiprocessing: it would
+    load subprocess, _posixsubprocess, socket and threading before the guard, and a module already
+    loaded raises no import event for the guard to refuse."""
+
+    def __init__(self, fd):
+        self.fd = fd
+
+    def _read(self, size):
+        chunks = []
+        while size:
+            chunk = os.read(self.fd, min(size, 1 << 20))
+            if not chunk:
+                raise EOFError
+            chunks.append(chunk)
+            size -= len(chunk)
+        return b"".join(chunks)
+
+    def recv(self):
+        import pickle
+        import struct
+
+        (size,) = struct.unpack("!i", self._read(4))
+        if size == -1:
+            (size,) = struct.unpack("!Q", self._read(8))
+        return pickle.loads(self._read(size))
+
+    def send_bytes(self, data):
+        import struct
+
+        header = (struct.pack("!i", len(data)) if len(data) <= 0x7FFFFFFF else
+                  struct.pack("!iQ", -1, len(data)))
+        for part in (header, data):
+            view = memoryview(part)
+            while view:
+                view = view[os.write(self.fd, view):]
+
+
+def _drop_to(uid):
+    """Become ``uid`` for good (from root, this also clears every capability)."""
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+
+
+def _processes_of_mine():
+    """How many tasks (processes and their threads) this uid has in sight: this process, and
+    bwrap's init when it shares the uid. RLIMIT_NPROC at that count lets the child start none."""
+    uid, count = os.getuid(), 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as status:
+                fields = dict(line.split(":", 1) for line in status if ":" in line)
+            if int(fields["Uid"].split()[0]) == uid:
+                count += int(fields["Threads"])
+        except (OSError, ValueError, KeyError):
+            continue
+    return max(count, 1)
+
+
+def _copy_in(source, target):
+    """Copy the submission (plain files and folders only: the grader made it so) to scratch."""
+    from shutil import copyfile
+
+    for folder, _, files in os.walk(source):
+        inner = os.path.join(target, os.path.relpath(folder, source))
+        os.makedirs(inner, exist_ok=True)
+        for name in files:
+            copyfile(os.path.join(folder, name), os.path.join(inner, name))
+
+
 def main():
     fd, curated = int(sys.argv[1]), sys.argv[2]
+    if len(sys.argv) > 3:
+        _drop_to(int(sys.argv[3]))
     from hashlib import sha256
-    from multiprocessing.connection import Connection
     from time import perf_counter
 
-    conn = Connection(fd)
+    conn = _Channel(fd)
     setup = conn.recv()
+    token = setup["token"]
+    if setup.get("copy_from"):  # a read-only copy of the submission, into the scratch tmpfs
+        _copy_in(setup["copy_from"], setup["scratch"])
     # Limits and the guard come first, NumPy after: then NumPy cannot import ctypes (it does
     # without), and no module a submission can reach holds it.
     limits = setup["limits"]
     resource.setrlimit(resource.RLIMIT_AS, (limits["memory"], limits["memory"]))
     resource.setrlimit(resource.RLIMIT_FSIZE, (limits["file"], limits["file"]))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    if limits.get("processes"):
-        resource.setrlimit(resource.RLIMIT_NPROC, (limits["processes"], limits["processes"]))
+    if limits.get("no_new_processes"):
+        count = _processes_of_mine()
+        resource.setrlimit(resource.RLIMIT_NPROC, (count, count))
     guard = _load_sibling("guard")
     guard.install(setup["scratch"], tuple(setup["forbidden_reads"]))
     sys.path.insert(0, curated)
@@ -70,7 +152,7 @@ def main():
     tobytes, shares_memory, ndarray = np.ndarray.tobytes, np.shares_memory, np.ndarray
 
     def reply(value):
-        conn.send_bytes(wire.encode(value))
+        conn.send_bytes(wire.encode({"re": token, "answer": value}))
 
     def leaves(value, path=()):
         """(path, array) for every array in nested tuples, lists and dicts."""
@@ -257,7 +339,7 @@ def main():
             request = conn.recv()
         except EOFError:
             return
-        _, name, kind, raw_args, clones, stale = request
+        token, name, kind, raw_args, clones, stale = request
         for new_id, source_id in clones:  # copies the grader made since its last call
             try:
                 caches[new_id] = copy.deepcopy(caches[source_id])

@@ -12,21 +12,29 @@ file open, process start and ctypes call the interpreter makes. The policy:
 - no reads of the folders named in ``forbidden_reads`` (the project's solution and engine, the
   other submissions, the grader's output).
 
-This is defence in depth: when the grader runs as root the child also runs under a uid of its own
-that the file system itself confines (see ``process``). Loaded by file path inside the child, so it
-imports the standard library only.
+This is the second layer: a hook does not see paths relative to a directory descriptor, some ways
+of starting processes, or code in other interpreters, so the operating system confines the child
+first (bubblewrap's namespaces, a uid of its own: see ``process``). Loaded by file path inside the
+child, so it imports the standard library only.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import types
 
 BLOCKED_MODULES = frozenset({
     "jax", "jaxlib", "flax", "torch", "torchvision", "functorch", "tensorflow", "keras", "autograd",
     "mxnet", "theano", "chainer", "paddle", "tinygrad", "mlx", "sympy",
     "manual", "reference", "bpcheck", "conftest", "tests",
     "ctypes", "_ctypes", "cffi", "_cffi_backend",
+    # a sub-interpreter runs without this hook; _posixsubprocess starts processes without an
+    # audit event; the test modules of CPython reach its internals
+    "_xxsubinterpreters", "_xxinterpchannels", "_interpreters", "_interpchannels",
+    "_interpqueues", "_posixsubprocess", "_testcapi", "_testinternalcapi", "_testbuffer",
+    "_testclinic", "_testimportmultiple", "_testmultiphase", "_testsinglephase", "_xxtestfuzz",
+    "_ctypes_test",
 })
 
 BLOCKED_EVENTS = frozenset({
@@ -109,3 +117,13 @@ def install(scratch: str, forbidden_reads: tuple[str, ...]) -> None:
             raise violation(f"the sandbox forbids {event}")
 
     sys.addaudithook(hook)
+    # _posixsubprocess.fork_exec starts a process without an audit event: subprocess (which
+    # numpy.testing imports) gets a stand-in that refuses, and importing the real module afresh
+    # raises an event the hook refuses (it is in BLOCKED_MODULES)
+    stand_in = types.ModuleType("_posixsubprocess")
+
+    def fork_exec(*args, **kwargs):
+        raise violation("the sandbox forbids starting a process (_posixsubprocess.fork_exec)")
+
+    stand_in.fork_exec = fork_exec
+    sys.modules["_posixsubprocess"] = stand_in

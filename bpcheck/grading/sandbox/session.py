@@ -14,13 +14,23 @@ plain values, so the same checks that run in-process run here unchanged:
 Every failure of the child becomes an ``ImplementationError`` naming the function: an exception,
 a call over its time limit, a function over its time budget (it is then not called again), a
 crash (``os._exit``, a memory bomb killed by the limit), a malformed answer, an object that is not
-data. After a crash or a timeout the child is killed with everything it started, and restarted
-for the next function.
+data. After a crash, a timeout or a malformed answer the child is killed with everything it
+started, and restarted for the next function.
+
+The channel is read as a submission could have written it (``channel``, ``wire``): one deadline
+for a whole answer, its size bounded before it is read and its arrays' elements by what was sent,
+and each answer must carry the token of the request it answers. Whatever goes wrong while a child
+runs ends that child (``__enter__`` and ``_start`` clean up on any error), so nothing of it
+reaches the next submission.
+
+Without OS isolation (``process.isolation()`` is weak) a Sandbox refuses to start unless
+``allow_weak`` is given: ``IsolationUnavailable`` says why and how to fix it.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import tempfile
 import time
@@ -36,10 +46,31 @@ from bpcheck.implementation import (
 )
 from bpcheck.layer import Layer
 from bpcheck.grading.sandbox import process, wire
+from bpcheck.grading.sandbox.channel import Channel, ChannelClosed, ChannelError, ChannelTimeout
 from bpcheck.grading.sandbox.child import HANDLE
+from bpcheck.grading.text import printable
 
-MAX_FRAME = 256 * 2**20
+MAX_FRAME = 64 * 2**20  # bytes of one answer
 MAX_MESSAGE = 600  # characters of a child's error message kept
+#: An answer's arrays hold at most this many times the elements its request sent, plus a margin:
+#: gradients have their arguments' shapes and outputs their douts', so honest answers stay far
+#: below it, and a child cannot make the grader allocate more.
+ANSWER_GROWTH, ANSWER_MARGIN = 64, 1 << 16
+SEND_SECONDS = 10.0  # to hand a request to a child that has stopped reading
+
+
+class IsolationUnavailable(Exception):
+    """The child cannot be isolated by the operating system here (the message says why and how
+    to fix it), and weak isolation was not accepted."""
+
+
+def refusal(isolated: process.Isolation) -> str:
+    """One sentence: why submissions are not run here, and the two ways on."""
+    return (f"bpcheck will not run submissions without operating-system isolation, and "
+            f"{isolated.why_weak}: install bubblewrap (apt-get install bubblewrap) and grade "
+            f"as root, or pass --allow-weak-isolation to accept a child guarded only by "
+            f"{'a uid of its own and ' if isolated.per_uid else ''}an audit hook (see the README's "
+            f"'What a submission cannot do')")
 
 
 @dataclass(frozen=True)
@@ -48,9 +79,9 @@ class Limits:
     function_seconds: float = 20.0  # all calls of one function (then it is not called again);
     # a correct function needs well under a second for 50 examples
     submission_seconds: float = 600.0  # the whole submission
-    memory_mb: int = 1024  # address space of the child
+    memory_mb: int = 1024  # address space of the child (it can start no other process)
     file_mb: int = 64  # largest file the child may write (in its scratch folder)
-    processes: int = 32  # processes its uid may have, when it has a uid of its own
+    scratch_mb: int = 128  # all it may write (bubblewrap: a tmpfs, also its /tmp and /dev/shm)
 
 
 class CacheHandle:
@@ -79,6 +110,7 @@ class Sandbox:
     layers: tuple[Layer, ...]
     limits: Limits = Limits()
     forbidden_reads: tuple[Path, ...] = ()
+    allow_weak: bool = False  # run without OS isolation where it is unavailable
     load_error: str | None = None
     problems: dict[str, str] = field(default_factory=dict)
     functions: tuple[str, ...] = ()
@@ -92,20 +124,41 @@ class Sandbox:
     _child: process.Child | None = None
     _generation: int = 0
     _root: Path | None = None
+    _uid: process.ClaimedUid | None = None
+    skipped: list[str] = field(default_factory=list)  # what the copy of the submission left out
 
     # ---------------------------------------------------------------- life cycle
 
     def __enter__(self) -> Sandbox:
-        self.confined = process.confinement(process.sandbox_uid())
-        self._root = Path(tempfile.mkdtemp(prefix=f"bpcheck-sandbox-{os.getpid()}-"))
-        self._paths = process.prepare(self._root, self.path, self.confined)
-        self._started = time.monotonic()
-        self.load_error = self._start()
+        self.isolated = process.isolation()
+        if not self.isolated.full and not self.allow_weak:
+            raise IsolationUnavailable(refusal(self.isolated))
+        try:
+            self._uid = process.claim_uid() if self.isolated.per_uid else None
+            self._root = Path(tempfile.mkdtemp(prefix=f"bpcheck-sandbox-{os.getpid()}-"))
+            self._layout = process.prepare(self._root, self.path, self.isolated, self.uid,
+                                           self.limits.file_mb * 2**20)
+            self.skipped = [printable(s) for s in self._layout.skipped]
+            self._started = time.monotonic()
+            self.load_error = self._start()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
         return self
 
     def __exit__(self, *exc_info) -> None:
-        self._stop()
-        shutil.rmtree(self._root, ignore_errors=True)
+        try:
+            self._stop()
+        finally:
+            if self._root is not None:
+                shutil.rmtree(self._root, ignore_errors=True)
+            if self._uid is not None:
+                self._uid.release()
+                self._uid = None
+
+    @property
+    def uid(self) -> int | None:
+        return self._uid.uid if self._uid is not None else None
 
     @property
     def impl(self) -> Implementation:
@@ -113,11 +166,9 @@ class Sandbox:
                               batched=self._batched)
 
     @property
-    def isolation(self) -> str:
-        limits = self.limits
-        return (f"child process as {self.confined.describe()}; audit-hook guard; "
-                f"{limits.memory_mb} MB; {limits.call_seconds:g} s per call, "
-                f"{limits.function_seconds:g} s per function, {limits.submission_seconds:g} s in all")
+    def isolation(self) -> dict:
+        """What was in force for this submission (results.json's ``isolation``)."""
+        return self.isolated.describe(self.uid, self.limits)
 
     def _protocol(self) -> dict[str, tuple[str, ...]]:
         calls = {}
@@ -128,64 +179,74 @@ class Sandbox:
         return calls
 
     def _start(self) -> str | None:
-        """Start a child and load the submission; the load error, if any."""
-        runtime, curated, scratch = self._paths
+        """Start a child and load the submission; the load error, if any. Whatever goes wrong on
+        the way ends the child."""
+        layout, isolated = self._layout, self.isolated
         self._generation += 1
         self._clones, self.freed[:] = [], []
-        self._child = process.spawn(runtime, curated, scratch, self.confined)
-        entry = self._entry(scratch)
+        scratch = process.INSIDE_SCRATCH if isolated.full else str(layout.scratch)
+        entry = Path(scratch) / ("layers.py" if self.path.is_dir() else self.path.name)
         limits = self.limits
-        from multiprocessing.connection import Connection
-        self._conn = Connection(self._child.channel.detach())
-        self._conn.send({
-            "scratch": str(scratch), "submission": str(entry),
-            "forbidden_reads": [str(p) for p in self.forbidden_reads],
-            "protocol": self._protocol(),
-            "limits": {"memory": limits.memory_mb * 2**20, "file": limits.file_mb * 2**20,
-                       "processes": limits.processes if self.confined.uid is not None else 0},
-        })
+        self._token = secrets.randbits(62)
         try:
-            answer = self._receive(limits.call_seconds * 3, "being imported")
+            self._child = process.spawn(layout, isolated, self.uid, limits.scratch_mb,
+                                        tuple(str(p) for p in self.forbidden_reads))
+            self._channel = Channel(self._child.channel)
+            self._send({
+                "token": self._token, "scratch": scratch, "submission": str(entry),
+                "copy_from": process.INSIDE_SUBMISSION if isolated.full else None,
+                "forbidden_reads": [str(p) for p in self.forbidden_reads],
+                "protocol": self._protocol(),
+                "limits": {"memory": limits.memory_mb * 2**20, "file": limits.file_mb * 2**20,
+                           "no_new_processes": isolated.full or self.uid is not None},
+            }, "starting")
+            answer = self._receive(limits.call_seconds * 3, "being imported", 1 << 12)
+            if not isinstance(answer, dict):
+                raise ImplementationError("sent a malformed answer while being imported")
+            if "load_error" in answer:
+                self._stop()
+                return f"{entry.name}: {printable(str(answer['load_error']))[:MAX_MESSAGE]}"
+            known = set(self._protocol())
+            functions = answer.get("functions", [])
+            problems = answer.get("problems") or {}
+            if not isinstance(functions, list) or not isinstance(problems, dict):
+                raise ImplementationError("sent a malformed answer while being imported")
+            self.functions = tuple(n for n in functions if isinstance(n, str) and n in known)
+            self.problems = {k: printable(str(v))[:MAX_MESSAGE]
+                             for k, v in problems.items() if k in known}
         except ImplementationError as exc:
             self._stop()
             return str(exc)
-        if not isinstance(answer, dict):
+        except BaseException:
             self._stop()
-            return "the sandbox gave a malformed answer while the file was imported"
-        if "load_error" in answer:
-            self._stop()
-            return f"{entry.name}: {str(answer['load_error'])[:MAX_MESSAGE]}"
-        known = set(self._protocol())
-        self.functions = tuple(n for n in answer.get("functions", []) if n in known)
-        self.problems = {str(k): str(v)[:MAX_MESSAGE]
-                         for k, v in (answer.get("problems") or {}).items() if k in known}
+            raise
         return None
-
-    def _entry(self, scratch: Path) -> Path:
-        if self.path.is_dir():
-            return scratch / "layers.py"
-        return scratch / self.path.name
 
     def _stop(self) -> None:
         if self._child is not None:
-            self._child.end()
-            try:
-                self._conn.close()
-            except (OSError, AttributeError):
-                pass
-            self._child = None
+            child, self._child = self._child, None
+            child.end()
 
     # ---------------------------------------------------------------- talking to the child
 
-    def _receive(self, seconds: float, during: str) -> Any:
-        """The child's next answer, decoded; ImplementationError when it dies or is too slow."""
-        if not self._conn.poll(max(seconds, 0.0)):
+    def _send(self, message: Any, during: str) -> None:
+        try:
+            self._channel.send(message, SEND_SECONDS)
+        except ChannelError as exc:
+            self._stop()
+            raise ImplementationError(f"stopped taking requests while {during} ({exc})") from None
+
+    def _receive(self, seconds: float, during: str, max_elements: int) -> Any:
+        """The child's next answer, decoded and checked to answer the latest request;
+        ImplementationError when it dies, is too slow or sends a malformed answer (the child is
+        then ended)."""
+        try:
+            frame = self._channel.receive(seconds, MAX_FRAME)
+        except ChannelTimeout:
             self._stop()
             raise ImplementationError(f"did not finish within {seconds:g} s while {during} "
-                                      f"(an endless loop, or far too slow?)")
-        try:
-            frame = self._conn.recv_bytes(MAX_FRAME)
-        except (EOFError, OSError):
+                                      f"(an endless loop, or far too slow?)") from None
+        except ChannelClosed:
             status = self._child.process.poll() if self._child else None
             if status is None and self._child is not None:
                 try:
@@ -193,13 +254,25 @@ class Sandbox:
                 except Exception:
                     status = None
             self._stop()
+            if self.isolated.full and status is not None and status > 128:
+                status = 128 - status  # bwrap reports a child killed by a signal as 128 + it
             raise ImplementationError(f"ended the sandbox process while {during} "
                                       f"({_exit_status(status)})") from None
-        try:
-            return wire.decode(frame)
-        except (wire.WireError, ValueError, TypeError) as exc:
+        except ChannelError as exc:
             self._stop()
             raise ImplementationError(f"sent a malformed answer while {during}: {exc}") from None
+        try:
+            envelope = wire.decode(frame, max_elements)
+        except (wire.WireError, ValueError, TypeError, OverflowError, MemoryError) as exc:
+            self._stop()
+            raise ImplementationError(f"sent a malformed answer while {during}: "
+                                      f"{printable(str(exc))[:MAX_MESSAGE]}") from None
+        if not isinstance(envelope, dict) or envelope.get("re") != self._token or set(
+                envelope) != {"re", "answer"}:
+            self._stop()
+            raise ImplementationError(f"sent an answer out of turn while {during} (a frame "
+                                      f"written onto the sandbox's channel?)")
+        return envelope["answer"]
 
     def _request(self, message: tuple, seconds: float, during: str) -> dict:
         if self._child is None:
@@ -208,8 +281,9 @@ class Sandbox:
                 raise ImplementationError(f"the sandbox could not be restarted: {error}")
         freed, self.freed[:] = list(self.freed), []
         clones, self._clones = self._clones, []
-        self._conn.send((*message, clones, freed))
-        answer = self._receive(seconds, during)
+        self._token = secrets.randbits(62)
+        self._send((self._token, *message[1:], clones, freed), during)
+        answer = self._receive(seconds, during, _answer_bound(message))
         if not isinstance(answer, dict) or not isinstance(answer.get("ok"), bool):
             self._stop()
             raise ImplementationError(f"sent a malformed answer while {during}")
@@ -264,10 +338,10 @@ class Sandbox:
             answer = self._request(("call", forward, "pairs", (backward, items, outputs)), seconds,
                                    during)
         except ImplementationError:
-            if self._child is None:
-                self._pairs_off = True
-                return None
-            raise
+            # the batch failed as a whole (a crash, a timeout, an answer that could not be sent
+            # or read): from now on calls go one at a time, so that the function to blame is named
+            self._pairs_off = True
+            return None
         finally:
             elapsed = time.monotonic() - started
         forward_seconds = answer.get("forward_seconds")
@@ -281,7 +355,8 @@ class Sandbox:
                 isinstance(r, dict) for r in results):
             self._stop()
             raise ImplementationError(f"sent a malformed answer while {during}")
-        return [self._evaluation(forward, backward, r) for r in results]
+        return self._checked(during, lambda: [self._evaluation(forward, backward, r)
+                                              for r in results])
 
     def _evaluation(self, forward: str, backward: str | None, entry: dict) -> Evaluation:
         if "forward_error" in entry:
@@ -338,7 +413,20 @@ class Sandbox:
             raise
         finally:
             self._spent[name] = self._spent.get(name, 0.0) + time.monotonic() - started
-        return self._incoming(name, kind, args, answer)
+        return self._checked(f"running {name}",
+                             lambda: self._incoming(name, kind, args, answer))
+
+    def _checked(self, during: str, read: Any) -> Any:
+        """``read()`` of an answer; an answer it cannot read (one no honest child sends) ends
+        the child and is reported as malformed."""
+        try:
+            return read()
+        except ImplementationError:
+            raise
+        except Exception as exc:
+            self._stop()
+            raise ImplementationError(f"sent a malformed answer while {during} "
+                                      f"({type(exc).__name__})") from None
 
     def _outgoing(self, value: Any) -> Any:
         if isinstance(value, CacheHandle):
@@ -407,10 +495,28 @@ def _exit_status(status: int | None) -> str:
     return f"exit status {status}"
 
 
+def _answer_bound(message: tuple) -> int:
+    """The most array elements an answer to ``message`` may hold (``ANSWER_GROWTH``)."""
+    sent = [0]
+
+    def walk(value: Any, depth: int) -> None:
+        if isinstance(value, np.ndarray):
+            sent[0] += value.size
+        elif isinstance(value, (tuple, list)) and depth < 40:
+            for item in value:
+                walk(item, depth + 1)
+        elif isinstance(value, dict) and depth < 40:
+            for item in value.values():
+                walk(item, depth + 1)
+
+    walk(message, 0)
+    return ANSWER_GROWTH * sent[0] + ANSWER_MARGIN
+
+
 def _child_error(answer: dict) -> ImplementationError:
     """The error a child's failure answer reports. A floating-point warning keeps it as its
     cause, so that it is diagnosed as it would be in-process."""
-    message = str(answer.get("error"))[:MAX_MESSAGE]
+    message = printable(str(answer.get("error")))[:MAX_MESSAGE]
     error = ImplementationError(message)
     if answer.get("floating_point") is True:
         error.__cause__ = RuntimeWarning(message)

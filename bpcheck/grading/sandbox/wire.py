@@ -24,7 +24,11 @@ import numpy as np
 
 MAX_DEPTH = 32
 MAX_NODES = 200_000
-MAX_HEADER = 16 * 2**20
+MAX_HEADER = 8 * 2**20
+MAX_DIMENSION = 2**31
+MAX_NAME = 64  # characters of a record's name or field, and fields of a record
+MAX_NEW_RECORDS = 16  # record types one frame may introduce
+MAX_RECORD_TYPES = 256  # record types remembered (the oldest are forgotten first)
 NUMERIC_KINDS = "biuf"  # bool, int, unsigned, float: what a gradient can honestly be
 
 
@@ -131,25 +135,36 @@ def encode(value) -> bytes:
 # ------------------------------------------------------------------ decoding (in the grader)
 
 
-def decode(frame: bytes):
-    """The plain value a frame holds; WireError when the frame is malformed."""
+def decode(frame: bytes, max_elements: int | None = None):
+    """The plain value a frame holds; WireError when the frame is malformed.
+
+    Everything is bounded before it is allocated: the header's length and its count of
+    containers before it is parsed, its nesting and node count while it is walked, each array's
+    shape against the bytes the frame really holds, all arrays' elements together against
+    ``max_elements`` (the grader derives it from what it sent), and the record types a frame may
+    introduce."""
     if len(frame) < 8:
         raise WireError("frame too short")
     (header_length,) = struct.unpack("<Q", frame[:8])
     if header_length > min(MAX_HEADER, len(frame) - 8):
         raise WireError("header length out of range")
+    header = frame[8:8 + header_length]
+    if header.count(b"[") + header.count(b"{") > 3 * MAX_NODES:
+        raise WireError("structure too large")
     try:
-        tree = json.loads(frame[8:8 + header_length])
+        tree = json.loads(header)
     except (ValueError, RecursionError) as exc:
         raise WireError(f"header is not JSON: {exc}") from None
     body = frame[8 + header_length:]
     count = [0]
+    elements = [0]
+    new_records = [0]
 
     def array(n: dict) -> np.ndarray:
         dtype = _numeric_dtype(n.get("dtype"))
         shape = n.get("shape")
         if (not isinstance(shape, list) or len(shape) > 32
-                or not all(type(d) is int and d >= 0 for d in shape)):
+                or not all(type(d) is int and 0 <= d <= MAX_DIMENSION for d in shape)):
             raise WireError("bad shape")
         offset, length = n.get("off"), n.get("len")
         if type(offset) is not int or type(length) is not int or offset < 0 or length < 0:
@@ -159,6 +174,10 @@ def decode(frame: bytes):
             raise WireError("array length does not match its shape")
         if offset + length > len(body):
             raise WireError("array extends past the frame")
+        elements[0] += count
+        if max_elements is not None and elements[0] > max_elements:
+            raise WireError(f"arrays of more than {max_elements} elements in all, far more "
+                            f"than the arguments sent could give")
         data = np.frombuffer(body, dtype=dtype, count=count, offset=offset).reshape(shape)
         return data.copy() if dtype.isnative else data.astype(dtype.newbyteorder("="))
 
@@ -189,7 +208,15 @@ def decode(frame: bytes):
             if t == "list":
                 return items
             if t == "record":
-                return Record(_text(n.get("name")), [_text(f) for f in _items(n, "fields")], items)
+                fields = _items(n, "fields")
+                if len(fields) > MAX_NAME:
+                    raise WireError("bad record")
+                key = (_text(n.get("name")), tuple(_text(f) for f in fields))
+                if key not in _RECORD_TYPES:
+                    new_records[0] += 1
+                    if new_records[0] > MAX_NEW_RECORDS:
+                        raise WireError("too many kinds of record")
+                return Record(key[0], list(key[1]), items)
             return tuple(items)
         if t == "dict":
             pairs = _items(n)
@@ -214,13 +241,16 @@ def _numeric_dtype(text) -> np.dtype:
     """The dtype a header names, if it is a plain numeric one (remembered: there are few)."""
     dtype = _DTYPES.get(text) if isinstance(text, str) else None
     if dtype is None:
+        if len(_text(text)) > 8:  # "<f8", "|b1": what encode writes
+            raise WireError("dtype name too long")
         try:
-            dtype = np.dtype(_text(text))
+            dtype = np.dtype(text)
         except TypeError:
             raise WireError(f"{text!r} is not a dtype") from None
         if dtype.kind not in NUMERIC_KINDS or dtype.itemsize > 8 or dtype.hasobject:
             raise WireError(f"dtype {dtype} is not numeric")
-        _DTYPES[text] = dtype
+        if len(_DTYPES) < 64:
+            _DTYPES[text] = dtype
     return dtype
 
 
@@ -237,18 +267,25 @@ def _items(n: dict, key: str = "items") -> list:
     return items
 
 
-_RECORD_TYPES: dict[tuple[str, tuple[str, ...]], type] = {}
+_RECORD_TYPES: collections.OrderedDict[tuple[str, tuple[str, ...]], type] = (
+    collections.OrderedDict())
 
 
 def Record(name: str, fields: list[str], items: list):
-    """A named tuple standing for the child's own (same name and fields, plain values)."""
+    """A named tuple standing for the child's own (same name and fields, plain values). The
+    types made are remembered, the most recent ``MAX_RECORD_TYPES`` of them."""
     key = (name, tuple(fields))
     if key not in _RECORD_TYPES:
-        valid = (all(f.isidentifier() and not keyword.iskeyword(f) for f in (name, *fields))
+        valid = (all(f.isidentifier() and not keyword.iskeyword(f) and len(f) <= MAX_NAME
+                     for f in (name, *fields)) and len(fields) <= MAX_NAME
                  and not any(f.startswith("_") for f in fields) and len(set(fields)) == len(fields))
         if not valid or len(fields) != len(items):
             raise WireError("bad record")
         _RECORD_TYPES[key] = collections.namedtuple(name, fields)
+        while len(_RECORD_TYPES) > MAX_RECORD_TYPES:
+            _RECORD_TYPES.popitem(last=False)
+    else:
+        _RECORD_TYPES.move_to_end(key)
     if len(items) != len(key[1]):
         raise WireError("bad record")
     return _RECORD_TYPES[key](*items)
