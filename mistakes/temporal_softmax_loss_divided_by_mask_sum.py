@@ -11,7 +11,7 @@ import numpy as np
 LAYER = "temporal_softmax_loss"
 BROKEN = ("temporal_softmax_loss",)
 DIAGNOSIS = "divided by the number of unmasked entries"
-CATCHES = ("forward", "vjp", "finite_differences")
+CATCHES = ("forward", "vjp", "finite_differences", "batch")
 
 
 def temporal_softmax_loss(x, y, mask, verbose=False):
