@@ -94,6 +94,15 @@ def test_upstream_gradients_taken_in_the_wrong_order_fail():
     assert "vjp" in failed(results)
 
 
+def test_a_failure_at_batch_size_one_is_probed_on_the_layers_own_dimensions():
+    # The runner's "only at batch size 1" probe rebuilds the failing draw at other batch sizes:
+    # on a layer's own Sizes as on the shared Dims (it called dataclasses.replace on a Sizes).
+    ones = Layer("pair", pair_twin, _pair_args, differentiable=(0, 1),
+                 dims=sizes(n=(1,), d=(2,), k=(5,)), outputs=("a", "b"))
+    results = verdicts(ones, pair_forward=pair_forward, pair_backward=pair_backward_drops_db)
+    assert "vjp" in failed(results)
+
+
 def test_a_layer_draws_its_own_dimensions():
     from bpcheck.battery.example import build_example
 

@@ -19,7 +19,7 @@ from typing import Any, Callable, NamedTuple
 import numpy as np
 
 from bpcheck.autodiff import reference_vjp
-from bpcheck.sampling import BATCH_SIZES, Draw
+from bpcheck.sampling import BATCH_SIZES, Draw, Sizes
 from bpcheck.battery.example import Example
 from bpcheck.tolerances import DIAGNOSIS_FACTOR_RTOL, SINGLE_PRECISION, Tolerance, compare
 from bpcheck.battery.example import tolerance_for
@@ -380,12 +380,17 @@ def _all_pass(judge: Callable[[Draw], str], draws: list[Draw]) -> bool:
     return 2 * judged >= len(draws)
 
 
+def _with_batch(dims: Any, n: int) -> Any:
+    """``dims`` with batch size ``n``: the shared ``Dims`` or a layer's own ``Sizes``."""
+    return Sizes({**dims, "n": n}) if isinstance(dims, Sizes) else replace(dims, n=n)
+
+
 def _only_batch_one(failing: Draw, seen: list[Seen], judge: Callable[[Draw], str]) -> bool:
-    if any(s.failed and s.n != 1 for s in seen) or failing.dims.n != 1:
+    if any(s.failed and s.n != 1 for s in seen) or getattr(failing.dims, "n", None) != 1:
         return False
     sizes = [n for n in BATCH_SIZES if n > 1]
     seeds = _seeds(failing.seed, PASSING_PROBES + FAILING_PROBES)
-    others = [replace(failing, dims=replace(failing.dims, n=sizes[i % len(sizes)]), seed=s)
+    others = [replace(failing, dims=_with_batch(failing.dims, sizes[i % len(sizes)]), seed=s)
               for i, s in enumerate(seeds[:PASSING_PROBES])]
     if not sizes or not _all_pass(judge, others):
         return False
