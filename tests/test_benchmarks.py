@@ -40,6 +40,17 @@ def test_bpcheck_names_every_catalogue_mistake(mistake):
     assert only_broken_flagged(mistake, result), result.statuses
 
 
+def test_the_grading_benchmarks_mixed_class_holds_catalogue_files(tmp_path):
+    """A third of the class are single-mistake files of the catalogue (the benchmark once read a
+    folder that had moved, and graded a class without any)."""
+    from benchmarks.grading import _mixed_class
+
+    folder, counts = _mixed_class(tmp_path / "class", 12)
+    assert counts["single-mistake files"] == 4
+    copied = sorted(p.name for p in folder.glob("mistake_*.py"))
+    assert copied == [f"mistake_{m.path.name}" for m in sorted(MISTAKES, key=lambda m: m.path)[:4]]
+
+
 def _relu(dx_factor):
     def relu_backward(dout, cache):
         return dx_factor * manual.relu_backward(dout, cache)
