@@ -1,13 +1,20 @@
 """The catalogue of mistakes itself (``mistakes/``): every file follows the format its reader
-documents, a malformed one is refused with a sentence naming the file and the fault, and a mistake's
-functions load as a user's file would.
+documents, a malformed one is refused with a sentence naming the file and the fault, a mistake's
+functions load as a user's file would, and the example's mistakes are catalogue entries, verbatim.
 """
 
 from __future__ import annotations
 
+import ast
+import re
+from pathlib import Path
+
 import pytest
 
+from bpcheck.registry import REGISTRY, layer_named
 from mistakes import MISTAKES, CatalogueError, catalogue, named, read
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "buggy_layers.py"
 
 
 def test_every_file_follows_the_format():
@@ -68,3 +75,26 @@ def test_a_malformed_file_is_refused_with_its_fault(fault, tmp_path):
     with pytest.raises(CatalogueError):
         catalogue(tmp_path)
 
+
+def _functions(path: Path) -> dict[str, str]:
+    """Each top-level function's source, comments included."""
+    source = path.read_text()
+    return {node.name: ast.get_source_segment(source, node)
+            for node in ast.parse(source).body if isinstance(node, ast.FunctionDef)}
+
+
+def test_the_examples_mistakes_are_catalogue_entries_verbatim():
+    """examples/buggy_layers.py stays a plain user's file (it reads well, runs anywhere, and its
+    traceback lines point into itself); each protocol layer in it is a copy of the catalogue entry
+    its docstring names, function by function."""
+    example = _functions(EXAMPLE)
+    layers = [layer for layer in REGISTRY if set(layer.functions) <= set(example)]
+    docstring = ast.get_docstring(ast.parse(EXAMPLE.read_text()))
+    entries = [named(name) for name in re.findall(r"mistakes/(\w+)\.py", docstring)]
+    assert sorted(m.layer for m in entries) == sorted(layer.name for layer in layers)
+    assert not any(name in example for layer in REGISTRY for name in layer.functions
+                   if layer not in layers)  # no half-defined protocol layer
+    for mistake in entries:
+        entry = _functions(mistake.path)
+        for name in layer_named(mistake.layer).functions:
+            assert example[name] == entry[name], f"{name} differs from {mistake.path.name}"
