@@ -285,6 +285,10 @@ class Verdict:
     def __str__(self) -> str:
         return self.report()
 
+    def _repr_pretty_(self, printer, cycle: bool) -> None:
+        """IPython's plain-text view (a terminal IPython, a notebook's text/plain): the report."""
+        printer.text(self.report())
+
     def _repr_html_(self) -> str:
         """Jupyter's and Colab's view: the table, each failure's diagnosis and repro line."""
         from bpcheck.battery.render import html
