@@ -258,3 +258,46 @@ def test_docs_build_strictly(tmp_path):
     assert "db = dout.sum(axis=0)" in layers
     started = (site / "getting-started" / "index.html").read_text()
     assert "likely cause: db is N = 5 times too small" in started  # the recorded run, included
+
+
+def test_readme_is_short_and_its_links_exist():
+    text = README.read_text()
+    assert len(text.splitlines()) <= 200
+    links = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", text)
+    assert len(links) > 15
+    missing = [link for link in links if "://" not in link and not (ROOT / link).exists()]
+    assert not missing, missing
+
+
+#: Every section the README had before it was cut to a page (issue 18), and its home in the docs:
+#: (page, a phrase of that section found there).
+FORMER_SECTIONS = {
+    "Set-up": ("getting-started.md", "requirements-lock.txt` pins the exact versions"),
+    "What `bpcheck check` prints": ("checking/cli.md", "One row per protocol function"),
+    "Check your own layers.py": ("checking/cli.md", "loads your file (it may import NumPy"),
+    "A layer that is not in the protocol": ("checking/own-layers.md", "bilinear_sample"),
+    "Grading a class": ("grading/index.md", "values_first = true"),
+    "Gradescope": ("grading/gradescope.md", "run_autograder"),
+    "What a submission cannot do": ("grading/security.md", "Answers are data, never code"),
+    "Whole models and matrix identities": ("checks/models.md", "deep_column_net_loss"),
+    "The spiral demo": ("demo.md", "neural networks case study"),
+    "Shape letters and conventions": ("protocol/index.md", "| N | batch size (rows) |"),
+    "The layers and their derivations": ("protocol/index.md", "generated"),
+    "What is checked (the battery)": ("checks/battery.md", "what it proves"),
+    "Tolerances, and why": ("checks/tolerances.md", "Analytic against analytic"),
+    "The float32 tier": ("checks/tolerances.md", "## The float32 tier"),
+    "Precision, profiles and speed": ("checks/speed.md", "jax_enable_x64"),
+    "Benchmarks": ("benchmarks.md", "## Detection power"),
+    "Cost to a verdict": ("benchmarks.md", "## Cost to a verdict"),
+    "Suite throughput": ("benchmarks.md", "## Suite throughput"),
+    "The hand-written code's speed": ("benchmarks.md", "## The hand-written code's speed"),
+    "Mutation testing": ("mutation.md", "python -m mutation run"),
+    "Adding a layer": ("contributing/adding-a-layer.md", "Three edits"),
+    "Layout": ("contributing/architecture.md", "## Layout"),
+}
+
+
+@pytest.mark.parametrize("section", FORMER_SECTIONS)
+def test_every_former_readme_section_has_a_home(section):
+    page, phrase = FORMER_SECTIONS[section]
+    assert phrase in (DOCS / page).read_text()

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import html as _html
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import Any, Iterable
 
 from bpcheck.outcomes import Status
 from bpcheck.tiers import TIERS
 
-if TYPE_CHECKING:
-    from bpcheck.battery.verdict import FunctionVerdict, Verdict
+# Verdict and FunctionVerdict (bpcheck.battery.verdict) are passed in, never imported: verdict.py
+# imports this module to draw itself.
+Verdict = FunctionVerdict = Any
 
 #: A status as the table shows it, and its colour.
 STATUS_TEXT = {Status.PASSED: "passed", Status.FAILED: "FAILED", Status.ERROR: "ERROR",
