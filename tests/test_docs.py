@@ -301,3 +301,34 @@ FORMER_SECTIONS = {
 def test_every_former_readme_section_has_a_home(section):
     page, phrase = FORMER_SECTIONS[section]
     assert phrase in (DOCS / page).read_text()
+
+
+def test_python_shown_parses_and_calls_bpcheck_as_it_is():
+    """Each Python block of the docs and the README compiles, and every ``bpcheck.name(...)`` it
+    calls exists with the keywords it passes."""
+    import ast
+    import inspect
+
+    import bpcheck
+
+    blocks = [(path, block) for path in pages()
+              for block in re.findall(r"```python\n(.*?)```", path.read_text(), re.S)]
+    assert len(blocks) >= 5
+    bad = []
+    for path, block in blocks:
+        python = "\n".join("" if line.lstrip().startswith("%") else line  # IPython magics
+                           for line in block.splitlines())
+        tree = ast.parse(python, str(path))
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "bpcheck"):
+                continue
+            name = node.func.attr
+            if name not in bpcheck.__all__:
+                bad.append(f"{path.name}: bpcheck.{name} is not public")
+                continue
+            parameters = inspect.signature(getattr(bpcheck, name)).parameters
+            takes_any = any(p.kind == p.VAR_KEYWORD for p in parameters.values())
+            bad += [f"{path.name}: bpcheck.{name}() takes no {k.arg}=" for k in node.keywords
+                    if k.arg and k.arg not in parameters and not takes_any]
+    assert not bad, bad

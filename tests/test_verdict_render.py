@@ -33,7 +33,7 @@ HOSTILE = ("<script>console.error('xss: script')</script>"
 
 @pytest.fixture(scope="module")
 def verdict():
-    return bpcheck.check(BUGGY, examples=10, progress=False)
+    return bpcheck.check(os.path.relpath(BUGGY), examples=10, progress=False)
 
 
 @pytest.fixture(scope="module")
