@@ -217,7 +217,7 @@ def test_the_recorded_check_still_tells_the_truth(tmp_path):
     assert recorded["affine_backward"] == "failed" and recorded["relu_backward"] == "warning"
     out = tmp_path / "verdict.json"
     subprocess.run([sys.executable, "-m", "bpcheck.cli.main", "check",
-                    "examples/buggy_layers.py", "--examples", "20", "--jobs", "1", "--json",
+                    "examples/buggy_layers.py", "--examples", "30", "--jobs", "1", "--json",
                     str(out)], cwd=ROOT, capture_output=True, timeout=600)
     functions = json.loads(out.read_text())["functions"]
     now = {name: row["status"] for name, row in functions.items() if row["status"] != "missing"}
