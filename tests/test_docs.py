@@ -332,3 +332,16 @@ def test_python_shown_parses_and_calls_bpcheck_as_it_is():
             bad += [f"{path.name}: bpcheck.{name}() takes no {k.arg}=" for k in node.keywords
                     if k.arg and k.arg not in parameters and not takes_any]
     assert not bad, bad
+
+
+def test_every_file_of_the_checkout_the_docs_name_exists():
+    """A path in backticks (`bpcheck/battery/checks.py`) names a file or folder of the checkout,
+    except the user's files and a grading run's output the pages use as examples."""
+    theirs = ("cs231n/", "OUT/", "path/to/", "submissions/", "graded/",
+              "mutation/.work/")  # the mutation run's scratch folder (git-ignored)
+    missing = []
+    for path in pages():
+        for span in set(re.findall(r"`([\w.-]+/[\w./-]*)`", path.read_text())):
+            if not span.startswith(theirs) and not (ROOT / span).exists():
+                missing.append(f"{path.relative_to(ROOT)}: {span}")
+    assert not missing, missing
