@@ -17,9 +17,12 @@ diagnosis and a repro line; ``report()`` is its text.
 
 from __future__ import annotations
 
+import contextlib
+import sys
+import time
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from bpcheck.battery.target import Target, module_target, run_target, target_of
 from bpcheck.battery.verdict import Verdict
@@ -52,10 +55,58 @@ def _target(target: Any) -> Target:
                     f"manual/), not {type(target).__name__}")
 
 
+def in_notebook() -> bool:
+    """Whether this process is a Jupyter kernel (Jupyter, JupyterLab, VS Code, Colab)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return getattr(shell, "kernel", None) is not None
+
+
+@contextlib.contextmanager
+def _progress(show: bool | None) -> Iterator[Callable[[str, int, int], None] | None]:
+    """A progress callback for ``run_target``: in a notebook an HTML bar updated in place (no
+    widget library needed: Colab and plain Jupyter both update a display by its id), in a
+    terminal rich's bar on stderr; ``show`` None means "in a notebook or a terminal"."""
+    notebook = in_notebook()
+    if show is False or (show is None and not notebook and not sys.stderr.isatty()):
+        yield None
+        return
+    if notebook:
+        from IPython.display import HTML, display
+
+        from bpcheck.battery.render import progress_html
+
+        started = time.perf_counter()
+        handle = display(HTML(progress_html("…", 0, 0)), display_id=True)
+        last = [0]
+
+        def update(layer: str, done: int, total: int) -> None:
+            last[0] = done
+            handle.update(HTML(progress_html(layer, done, total)))
+
+        try:
+            yield update
+        finally:
+            handle.update(HTML(f'<div class="bpcheck-progress" style="font-family: system-ui, '
+                               f'sans-serif; font-size: 13px">checked {last[0]} '
+                               f'layer{"s" * (last[0] != 1)} in '
+                               f'{time.perf_counter() - started:.1f} s</div>'))
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   console=Console(stderr=True), transient=True)
+    with bar:
+        task = bar.add_task("checking", total=None)
+        yield lambda layer, done, total: bar.update(task, description=f"checked {layer}",
+                                                    completed=done, total=total)
+
+
 def check(target: str | Path | ModuleType | Mapping[str, Callable[..., Any]] | None = None, *,
           examples: int = DEFAULT_EXAMPLES, only: str | list[str] | None = None,
           tier: str = "float64", jobs: int | None = 1, shrink: bool = True,
-          profile: str | None = None) -> Verdict:
+          profile: str | None = None, progress: bool | None = None) -> Verdict:
     """Check every protocol function ``target`` defines and return the verdict.
 
     target: a path to a layers.py, an imported module, a dict {protocol name: function}, or None
@@ -64,16 +115,20 @@ def check(target: str | Path | ModuleType | Mapping[str, Callable[..., Any]] | N
         list, or comma-separated). tier: "float64", "float32" or "both". jobs: worker processes
         (None: one per core; only a file can be sent to workers). shrink: find the smallest
         failing example (slower on failure). profile: the hypothesis profile (dev, ci, thorough).
+        progress: show a progress bar (default: in a notebook, or a terminal's stderr).
     Raises LoadError when the file cannot be loaded, ValueError for an unknown name in ``only``.
     """
-    return run_target(_target(target), examples=examples, only=only, tiers=_tiers(tier),
-                      shrink=shrink, jobs=jobs, profile=profile)
+    resolved = _target(target)
+    with _progress(progress) as callback:
+        return run_target(resolved, examples=examples, only=only, tiers=_tiers(tier),
+                          shrink=shrink, jobs=jobs, profile=profile, progress=callback)
 
 
 def check_pair(forward: Callable[..., Any], backward: Callable[..., Any] | None = None, *,
                reference: Callable[..., Any], sample: Callable[..., tuple[Any, ...]] | None = None,
                name: str | None = None, examples: int = DEFAULT_EXAMPLES, tier: str = "float64",
-               shrink: bool = True, profile: str | None = None, **record: Any) -> Verdict:
+               shrink: bool = True, profile: str | None = None, progress: bool | None = None,
+               **record: Any) -> Verdict:
     """Check one forward/backward pair — or a loss, ``forward`` alone returning (loss, grads) —
     against its JAX twin ``reference`` (same arguments as the forward, returning its value).
 
@@ -94,8 +149,9 @@ def check_pair(forward: Callable[..., Any], backward: Callable[..., Any] | None 
         functions[layer.backward_name] = backward
     impl = Implementation(name, functions)
     target = Target(name, impl, (layer,), protocol_problems(impl, (layer,)), portable=False)
-    return run_target(target, examples=examples, tiers=_tiers(tier), shrink=shrink, jobs=1,
-                      profile=profile)
+    with _progress(progress) as callback:
+        return run_target(target, examples=examples, tiers=_tiers(tier), shrink=shrink, jobs=1,
+                          profile=profile, progress=callback)
 
 
 def assert_passes(target: Any = None, **options: Any) -> Verdict:

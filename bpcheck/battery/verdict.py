@@ -112,25 +112,38 @@ class FunctionVerdict:
         """Each failed (then warned) check on one line, then the examples they failed on."""
         if self.note:
             return self.note
-        runs = self.failures + self.warnings
-        findings = [r.failure or r.warning for r in runs]
-        by_message: dict[str, list] = {}
-        for run, finding in zip(runs, findings):  # a function that raises says the same to all
-            by_message.setdefault(finding.message, []).append((finding, self._tag(run)))
-        lines = [f"{'✗' if group[0][0].failed else '!'} "
-                 f"{', '.join(tag + f.title for f, tag in group)}: {message}"
-                 for message, group in by_message.items()]
-        lines += self._reported_tiers()
-        seen = []
-        for finding in findings:
-            example = finding.example
-            if example is not None and example.reproduce() not in seen:
-                seen.append(example.reproduce())
-                lines.append(f"  example: {example.shapes()}")
-                lines.append(f"  reproduce: {example.reproduce()}")
+        lines = [f"{'✗' if failed else '!'} {', '.join(titles)}: {message}"
+                 for failed, titles, message in self.groups()]
+        lines += self.tier_lines()
+        for shapes, reproduce in self.shown_examples():
+            lines.append(f"  example: {shapes}")
+            lines.append(f"  reproduce: {reproduce}")
         return "\n".join(lines)
 
-    def _reported_tiers(self) -> list[str]:
+    def _findings(self) -> list[tuple[CheckRun, Any]]:
+        runs = self.failures + self.warnings
+        return [(run, run.failure or run.warning) for run in runs]
+
+    def groups(self) -> list[tuple[bool, list[str], str]]:
+        """The failed (then warned) checks, grouped by their message (a function that raises
+        says the same to every check): (failed, the checks' titles, the message)."""
+        by_message: dict[str, list] = {}
+        for run, finding in self._findings():
+            by_message.setdefault(finding.message, []).append((finding, self._tag(run)))
+        return [(group[0][0].failed, [tag + f.title for f, tag in group], message)
+                for message, group in by_message.items()]
+
+    def shown_examples(self) -> list[tuple[str, str]]:
+        """The examples the failures and warnings were found on, once each: (shapes, the line
+        that rebuilds it)."""
+        seen: list[tuple[str, str]] = []
+        for _, finding in self._findings():
+            example = finding.example
+            if example is not None and example.reproduce() not in [r for _, r in seen]:
+                seen.append((example.shapes(), example.reproduce()))
+        return seen
+
+    def tier_lines(self) -> list[str]:
         """A line per tier run on top of the counted ones, when this function failed."""
         if self.status != Status.FAILED:
             return []
@@ -271,6 +284,23 @@ class Verdict:
 
     def __str__(self) -> str:
         return self.report()
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:
+        """IPython's plain-text view (a terminal IPython, a notebook's text/plain): the report."""
+        printer.text(self.report())
+
+    def _repr_html_(self) -> str:
+        """Jupyter's and Colab's view: the table, each failure's diagnosis and repro line."""
+        from bpcheck.battery.render import html
+
+        return html(self)
+
+    def __rich__(self):
+        """rich's view (``rich.print(verdict)``, IPython with rich's pretty printer): the table
+        of ``bpcheck check``, each failure in full, the summary."""
+        from bpcheck.battery.render import rich_verdict
+
+        return rich_verdict(self)
 
     def as_json(self) -> dict[str, Any]:
         """The document ``bpcheck check --json`` writes."""

@@ -32,44 +32,11 @@ def _format_error(value: float | None) -> str:
     return "—" if value is None else f"{value:.1e}"
 
 
-#: A tier's verdict in a table cell beside its worst error (one column per tier fits 80 columns).
-TIER_MARK = {"passed": "[green]✓[/]", "failed": "[bold red]✗[/]", "error": "[bold red]✗ error[/]",
-             "warning": "[yellow]![/]"}
-
-
 def _table(rows, title: str, console: Console) -> None:
-    """One row per function; with more than one tier in play (``--tier both``, or the float32
-    tier run after a precision loss), one column per tier instead of the status: its verdict and
-    its worst error vs JAX."""
-    from bpcheck.tiers import TIERS
+    """The verdict's table (``battery.render.table``: the same cells a notebook shows)."""
+    from bpcheck.battery.render import rich_table
 
-    tiers = [t for t in TIERS if any(t in row.tiers for row in rows)]
-    several = len(tiers) > 1
-    table = Table(title=title, caption=(
-        "per tier: ✓ passed, ✗ failed, ! warning, then its worst error against JAX"
-        if several else None))
-    table.add_column("function", no_wrap=True)
-    if not several:
-        table.add_column("status", no_wrap=True)
-    for column in (*(tiers if several else ["vs JAX"]), "vs FD", "examples", "checks"):
-        table.add_column(column, justify="right", no_wrap=True)
-    for row in rows:
-        if row.status == "missing":
-            continue
-        counted = row.counted_runs
-        passed_checks = sum(r.failure is None for r in counted)
-        checks = f"{passed_checks}/{len(counted)}" if counted else "—"
-        examples = f"{row.examples:,}" if counted else "—"
-        if several:
-            verdicts = [f"{TIER_MARK.get(row.tiers.get(t), '—')} "
-                        f"{_format_error(row.worst_vs_jax_in(t))}" for t in tiers]
-        else:
-            verdicts = [STATUS_STYLE[row.status], _format_error(row.worst_vs_jax)]
-        table.add_row(row.function, *verdicts, _format_error(row.worst_vs_fd), examples, checks)
-    console.print(table)
-    missing = [row.function for row in rows if row.status == "missing"]
-    if missing:
-        console.print(f"[dim]not defined (not checked): {', '.join(missing)}[/]")
+    console.print(rich_table(rows, title))
 
 
 def cmd_check(args: argparse.Namespace, console: Console) -> int:
