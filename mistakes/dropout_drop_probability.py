@@ -10,7 +10,7 @@ import numpy as np
 
 LAYER = "dropout"
 BROKEN = ("dropout_forward", "dropout_backward")
-CATCHES = ("forward", "vjp", "finite_differences", "dropout_statistics")
+CATCHES = ("forward", "vjp", "finite_differences", "properties")
 DIAGNOSIS = "drop probability"
 
 

@@ -10,7 +10,7 @@ import numpy as np
 LAYER = "dropout"
 BROKEN = ("dropout_backward",)
 CATCHES = ("vjp", "finite_differences", "linearity")
-DIAGNOSIS = "mask"
+DIAGNOSIS = "the forward's mask"
 
 
 def dropout_forward(x, dropout_param):

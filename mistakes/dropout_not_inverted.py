@@ -9,7 +9,7 @@ import numpy as np
 
 LAYER = "dropout"
 BROKEN = ("dropout_forward", "dropout_backward")
-CATCHES = ("forward", "vjp", "finite_differences")
+CATCHES = ("forward", "vjp", "finite_differences", "properties")
 DIAGNOSIS = "not inverted"
 
 

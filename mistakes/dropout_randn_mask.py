@@ -10,7 +10,7 @@ import numpy as np
 
 LAYER = "dropout"
 BROKEN = ("dropout_forward",)
-CATCHES = ("dropout_statistics",)
+CATCHES = ("properties",)
 DIAGNOSIS = "kept fraction"
 
 

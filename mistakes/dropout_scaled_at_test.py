@@ -10,7 +10,7 @@ import numpy as np
 LAYER = "dropout"
 BROKEN = ("dropout_forward", "dropout_backward")
 CATCHES = ("forward", "vjp", "finite_differences")
-DIAGNOSIS = "test mode"
+DIAGNOSIS = "scaled at test time"
 
 
 def dropout_forward(x, dropout_param):

@@ -11,7 +11,7 @@ import numpy as np
 LAYER = "spatial_batchnorm"
 BROKEN = ("spatial_batchnorm_forward", "spatial_batchnorm_backward")
 CATCHES = ("forward", "vjp", "finite_differences")
-DIAGNOSIS = "per channel"
+DIAGNOSIS = "per (c, h, w)"
 
 
 def spatial_batchnorm_forward(x, gamma, beta, bn_param):

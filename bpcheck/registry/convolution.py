@@ -285,9 +285,9 @@ def _kept_fraction_margin(entries: int) -> float:
 
 
 def _dropout_statistics(caller, args, outputs):
-    """On a 200 × 500 input of ones (train mode, the example's p and seed): the kept fraction is p
-    (within 0.0086 at a false-alarm rate of 1e-6), every kept entry is 1/p, and the masks differ
-    across rows (the batch) and across columns (the features)."""
+    """On a 200 × 500 input of ones (train mode, the example's p and seed): the masks differ across
+    rows (the batch) and across columns (the features), the kept fraction is p (within 0.0086, at
+    a false-alarm rate of 1e-6), and every kept entry is 1/p."""
     x, param = args
     if param.get("mode") != "train":
         return
@@ -295,28 +295,32 @@ def _dropout_statistics(caller, args, outputs):
     ones = np.ones((DROPOUT_ROWS, DROPOUT_COLUMNS))
     (out,), _ = caller.forward(ones, dict(param))
     kept = out != 0
+    if kept.any() and not kept.all():
+        if all(np.array_equal(kept[0], row) for row in kept[1:]):
+            raise Fail("every row of a 200-row batch has the same mask: the mask is shared "
+                       "across the batch (draw it with x's shape, np.random.rand(*x.shape))")
+        if all(np.array_equal(kept[:, 0], column) for column in kept.T[1:]):
+            raise Fail("every feature of a row is kept or dropped together: the mask is shared "
+                       "across the features (draw it with x's shape, np.random.rand(*x.shape))")
     fraction, margin = float(kept.mean()), _kept_fraction_margin(kept.size)
     scales = np.unique(np.round(out[kept], 12)) if kept.any() else np.array([])
     if abs(fraction - p) > margin:
         if abs(fraction - (1 - p)) <= margin and np.allclose(scales, 1 / (1 - p)):
             raise Fail(f"it keeps {fraction:.3f} of the entries and scales them by "
-                       f"1/{1 - p:g} at p = {p:g}: p is read as the drop probability (the course's "
-                       f"2016–2017 convention); bpcheck checks the keep convention (keep each "
-                       f"entry with probability p, then divide by p)")
-        raise Fail(f"it keeps {fraction:.4f} of 100,000 entries at p = {p:g} (allowed: "
+                       f"1/{1 - p:g} at p = {p:g}: p is read as the drop probability (the "
+                       f"course's 2016–2017 convention); bpcheck checks the keep convention "
+                       f"(keep each entry with probability p, then divide by p)")
+        raise Fail(f"it keeps {fraction:.4f} of {kept.size:,} entries at p = {p:g} (allowed: "
                    f"{p:g} ± {margin:.4f}, a false-alarm rate of {DROPOUT_FALSE_ALARM:g}): "
                    f"the kept fraction is wrong — draw the mask as np.random.rand(*x.shape) < p "
-                   f"(randn is not uniform)")
+                   f"(randn is not uniform on [0, 1))")
     if scales.size and not np.allclose(scales, 1 / p, rtol=1e-9):
+        if np.allclose(scales, 1.0):
+            raise Fail(f"kept entries of an input of ones stay 1 where 1/p = {1 / p:g} is due: "
+                       f"the dropout is not inverted (divide the kept entries by p in training, "
+                       f"so that test mode is the identity)")
         raise Fail(f"kept entries of an input of ones are {scales[:3]} where 1/p = {1 / p:g} is "
                    f"due: inverted dropout divides the kept entries by p")
-    if kept.any() and not kept.all():
-        if all(np.array_equal(kept[0], row) for row in kept[1:]):
-            raise Fail("every row of a 200-row batch has the same mask: the mask is shared "
-                       "across the batch (draw it with x's shape)")
-        if all(np.array_equal(kept[:, 0], column) for column in kept.T[1:]):
-            raise Fail("every feature of a row is kept or dropped together: the mask is shared "
-                       "across the features (draw it with x's shape)")
 
 
 def _dropout_seed(caller, args, outputs):
