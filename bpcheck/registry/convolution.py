@@ -63,7 +63,11 @@ SPATIAL_BN_SHAPES = ((1, 3, 2, 3), (3, 2, 3, 2), (2, 1, 2, 2))
 #: Group norm: (C, G, H, W), G dividing C: 1 < G < C twice, G = 1 (layernorm), G = C.
 GROUPNORM_SHAPES = ((6, 2, 2, 3), (6, 3, 3, 2), (4, 1, 2, 2), (4, 4, 1, 3))
 #: Dropout input shapes.
-DROPOUT_SHAPES = ((1, 6), (4, 6), (2, 3, 4))
+DROPOUT_SHAPES = ((1, 6), (3, 2, 4))
+#: Dropout seeds. An int in a parameter dict is baked into the compiled twin (it is static, like
+#: conv's stride), so every distinct seed would be a program of its own: 100 random seeds cost
+#: 136 compilations. The twin ignores the seed and the properties vary it themselves (seed + 1).
+DROPOUT_SEEDS = (0, 1, 2)
 #: Keep probabilities: away from 0.5 (where the drop convention keeps the same fraction) and
 #: from ~0.78 (where randn(...) < p keeps the fraction p too: Φ(p) = p).
 DROPOUT_P = (0.3, 0.6, 0.9)
@@ -176,8 +180,9 @@ def _dropout_args(d: Sizes, v: Values):
     # no exact zeros: a kept entry is told from a dropped one by its output
     x = v.rng.uniform(0.5, 2.0, d.shape) * v.rng.choice((-1.0, 1.0), d.shape) * v.scale
     param = {"p": v.choice(DROPOUT_P), "mode": v.choice(("train", "train", "test"))}
-    if v.rng.random() < 0.75:  # the notebooks pass a seed; a forward without one is drawn too
-        param["seed"] = int(v.rng.integers(1 << 16))
+    # the notebooks pass a seed; a forward without one is drawn too (test mode draws nothing)
+    if param["mode"] == "train" and v.rng.random() < 0.75:
+        param["seed"] = v.choice(DROPOUT_SEEDS)
     return x, param
 
 
