@@ -361,18 +361,18 @@ def main():
                                              f"{type(exc).__name__}: {exc}"})
             continue
         args = tuple(resolve(a) for a in raw_args)
-        cache_used = args[1] if kind == "backward" else None
+        cache_used = args[-1] if kind == "backward" and args else None  # (*douts, cache)
         before = [state(a) for a in args]
         ok, result = run(name, args)
         if not ok:
             reply(result)
             continue
         cache_id, sent = None, result
-        if kind == "forward" and type(result) in (tuple, list) and len(result) == 2:
-            cache_id = keep(result[1])
-            sent = (result[0], wire.Handle(cache_id))
+        if kind == "forward" and type(result) in (tuple, list) and len(result) >= 2:
+            cache_id = keep(result[-1])  # (*outputs, cache): the cache stays here
+            sent = (*result[:-1], wire.Handle(cache_id))
         changed = {i: a for i, (a, b) in enumerate(zip(args, before))
-                   if state(a) != b and not (kind == "backward" and i == 1)}
+                   if state(a) != b and not (kind == "backward" and i == len(args) - 1)}
         inputs = [(i, path, leaf) for i, a in enumerate(args) for path, leaf in leaves(a)]
         aliases = []
         for out_path, out in leaves(sent):

@@ -455,11 +455,11 @@ class Sandbox:
             except (LookupError, TypeError, ValueError, AttributeError):
                 continue
         state = answer.get("cache")
-        if kind == "forward" and isinstance(result, tuple) and len(result) == 2 and isinstance(
-                result[1], wire.Handle):
-            result = (result[0], CacheHandle(self, result[1].id, self._generation, state))
-        elif kind == "backward" and len(args) == 2 and isinstance(args[1], CacheHandle):
-            args[1].state = state
+        if kind == "forward" and isinstance(result, tuple) and len(result) >= 2 and isinstance(
+                result[-1], wire.Handle):  # (*outputs, cache)
+            result = (*result[:-1], CacheHandle(self, result[-1].id, self._generation, state))
+        elif kind == "backward" and args and isinstance(args[-1], CacheHandle):  # (*douts, cache)
+            args[-1].state = state
         return result
 
 
