@@ -123,6 +123,11 @@ def python_modules_problems(commands: list[list[str]]) -> dict[str, str]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+#: The Debian packages .ci/run installs for the tests that need them (bubblewrap for grading's
+#: isolation, chromium for the rendered HTML verdict).
+DEBIAN_PACKAGES = {"bubblewrap", "chromium"}
+
+
 def problem(command: str, modules: dict[str, str] | None = None) -> str | None:
     """Why ``command`` is not a valid command, or None. ``modules``: the verdicts of
     ``python_modules_problems`` (computed here when not given)."""
@@ -142,6 +147,11 @@ def problem(command: str, modules: dict[str, str] | None = None) -> str | None:
             unknown = {e for group in extras for e in group.split(",")} - pyproject_extras()
             if unknown:
                 return f"no extra {sorted(unknown)} in pyproject.toml"
+            continue
+        if name == "apt-get":  # only the Debian packages the project's tests ask for
+            packages = [w for w in words[2:] if not w.startswith("-")]
+            if words[1:2] != ["install"] or not set(packages) <= DEBIAN_PACKAGES:
+                return f"apt-get installs only {sorted(DEBIAN_PACKAGES)} here"
             continue
         if name == "bpcheck":
             try:

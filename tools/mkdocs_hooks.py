@@ -44,7 +44,10 @@ def families() -> list[tuple[str, str, tuple]]:
     modules = [importlib.import_module(f"bpcheck.registry.{m.name}")
                for m in pkgutil.iter_modules(registry.__path__)]
     for family in registry.FAMILIES:
-        module = next(m for m in modules if any(v is family for v in vars(m).values()))
+        # A family module binds its records under its own name in capitals (layers.LAYERS);
+        # another module may import them too (convolution imports LAYERS).
+        module = next(m for m in modules
+                      if getattr(m, m.__name__.rpartition(".")[2].upper(), None) is family)
         found.append((module.__name__.rpartition(".")[2], inspect.getdoc(module) or "", family))
     return found
 
