@@ -25,7 +25,7 @@ from bpcheck.grading.sandbox import process
 from bpcheck.grading.sandbox.channel import Channel, ChannelClosed, ChannelError, ChannelTimeout
 from bpcheck.registry import REGISTRY
 
-pytestmark = pytest.mark.xdist_group(name="grade")
+pytestmark = pytest.mark.xdist_group(name="isolation")
 
 
 @pytest.fixture

@@ -108,7 +108,7 @@ fi
 chmod -R go-rwx "$SOURCE"
 SITE=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 for package in bpcheck manual reference; do
-    chmod -R go-rwx "$SITE/$package"
+    if [ -e "$SITE/$package" ]; then chmod -R go-rwx "$SITE/$package"; fi
 done
 """
 

@@ -95,10 +95,27 @@ def protected_folders(*extra: Path) -> tuple[Path, ...]:
         spec = importlib.util.find_spec(package)
         if spec is not None and spec.submodule_search_locations:
             folders.extend(Path(p).resolve() for p in spec.submodule_search_locations)
-    tests = Path(__file__).resolve().parent.parent / "tests"
-    if tests.is_dir():
-        folders.append(tests)
+    project = Path(__file__).resolve().parent.parent.parent
+    folders.extend(_git_folders(project))  # a source checkout's history holds the solution
+    if (project / "tests").is_dir():
+        folders.append(project / "tests")
     return tuple(dict.fromkeys(folders))
+
+
+def _git_folders(project: Path) -> list[Path]:
+    """The repository folders of a checkout at ``project``: its .git, or for a worktree (whose
+    .git is a file naming it) the worktree's folder and the repository's own .git."""
+    dot_git = project / ".git"
+    if dot_git.is_dir():
+        return [dot_git]
+    try:
+        named = dot_git.read_text().strip()
+    except (OSError, UnicodeDecodeError):
+        return []
+    if not named.startswith("gitdir:"):
+        return []
+    worktree = (project / named.partition(":")[2].strip()).resolve()
+    return [dot_git, worktree, worktree.parent.parent]
 
 
 @dataclass

@@ -61,8 +61,9 @@ UID_BASE, UID_SLOTS = 1_700_000_000, 1_000_000
 COPY_MAX_FILES, COPY_MAX_BYTES, COPY_MAX_DEPTH = 2000, 64 * 2**20, 16
 COPY_IGNORED = ("__pycache__", ".git")
 
-#: What the bwrap executable is called (tests point it elsewhere to see the refusal).
-BWRAP = "bwrap"
+#: The bwrap executable: a name on the PATH or a path (``BPCHECK_BWRAP`` overrides it; a name
+#: that is nowhere, as tests use, is a machine without it).
+BWRAP = os.environ.get("BPCHECK_BWRAP", "bwrap")
 ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1",
        "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
@@ -316,7 +317,8 @@ def claim_uid() -> ClaimedUid:
 
 
 def processes_of(uid: int) -> list[int]:
-    """The pids of every process that ``uid`` owns (from /proc)."""
+    """The pids of every live process that ``uid`` owns (from /proc; a zombie, which can do
+    nothing and waits for its parent, is not counted)."""
     pids = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -324,11 +326,13 @@ def processes_of(uid: int) -> list[int]:
         try:
             with open(f"/proc/{entry}/status") as status:
                 for line in status:
+                    if line.startswith("State:") and line.split()[1] in ("Z", "X"):
+                        break
                     if line.startswith("Uid:"):
                         if uid in map(int, line.split()[1:]):
                             pids.append(int(entry))
                         break
-        except OSError:
+        except (OSError, IndexError, ValueError):
             continue
     return pids
 
