@@ -18,7 +18,7 @@ from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-from bpcheck.autodiff import reference_vjp
+from bpcheck.autodiff import reference_forward, reference_vjp
 from bpcheck.sampling import BATCH_SIZES, Draw, Sizes
 from bpcheck.battery.example import Example
 from bpcheck.tolerances import DIAGNOSIS_FACTOR_RTOL, SINGLE_PRECISION, Tolerance, compare
@@ -58,7 +58,26 @@ def diagnose_shape(
     if len(actual) == 1 and len(expected) == 1 and actual[0] == n != expected[0]:
         return (f"{name} has one entry per example ({actual}, N = {n}) where one per feature "
                 f"{expected} is due: reduced over the wrong axis; sum over axis 0 (the batch)")
+    if actual and len(actual) < len(expected) and actual == _without_ones(expected):
+        argument = name[1:] if name.startswith("d") else name
+        return (f"{name} lost the size-1 axes of {argument}'s shape {expected}: return it with "
+                f"{argument}'s shape (e.g. .reshape({argument}.shape))")
     return None
+
+
+def diagnose_gradient_shape(
+    layer: Layer, args: tuple[Any, ...], name: str, actual_shape: tuple[int, ...],
+    expected_shape: tuple[int, ...],
+) -> str | None:
+    """Why gradient ``name`` of ``layer`` at the forward's ``args`` has ``actual_shape``: a known
+    mistake of the layer that returns exactly that shape, else ``diagnose_shape``."""
+    actual = tuple(actual_shape)
+    if actual == tuple(expected_shape):
+        return None
+    for mistake in layer.mistakes:
+        if mistake.shapes is not None and tuple(mistake.shapes(*args).get(name, ())) == actual:
+            return mistake.diagnosis
+    return diagnose_shape(name, actual, expected_shape, batch_size(layer, args))
 
 
 # ---------------------------------------------------------------- values
@@ -221,9 +240,38 @@ def _diagonal_only(case: _Case) -> str | None:
     return None
 
 
+def _known_mistake(case: _Case) -> str | None:
+    """The gradient equals jax.vjp of one of the layer's known wrong twins (``KnownMistake``)."""
+    for mistake in case.layer.mistakes:
+        if mistake.twin is None:
+            continue
+        wrong = case.layer.with_twin(mistake.twin)
+        _, grads = reference_vjp(wrong, case.twin_args, case.example.dout)
+        if compare(case.actual, np.asarray(grads[case.index]), case.tolerance).ok:
+            return mistake.diagnosis
+    return None
+
+
 _RULES: tuple[Callable[[_Case], str | None], ...] = (
-    _precision, _transposed, _factor, _upstream_ignored, _diagonal_only,
+    _precision, _known_mistake, _transposed, _factor, _upstream_ignored, _diagonal_only,
 )
+
+
+def diagnose_outputs(layer: Layer, example: Example, outputs: tuple[np.ndarray, ...],
+                     twin_args: tuple[Any, ...], tolerance: Tolerance) -> str | None:
+    """A forward whose every output (``outputs``, in ``layer.outputs`` order; the loss for a
+    loss) equals one of the layer's known wrong twins' at the twin's arguments ``twin_args``."""
+    for mistake in layer.mistakes:
+        if mistake.twin is None:
+            continue
+        wrong = reference_forward(layer.with_twin(mistake.twin), twin_args)
+        wrong = wrong if isinstance(wrong, tuple) else (wrong,)
+        if len(wrong) == len(outputs) and all(
+                np.shape(out) == np.shape(w) and compare(np.asarray(out, dtype=np.float64),
+                                                         np.asarray(w), tolerance).ok
+                for out, w in zip(outputs, wrong)):
+            return mistake.diagnosis
+    return None
 
 
 def diagnose_values(
