@@ -19,6 +19,7 @@ from .spatial import spatial_batchnorm
 
 __all__ = [
     "conv_flipped_kernel", "conv_stride_ignored", "max_pool_whole_window",
+    "max_pool_overlap_assigned",
     "spatial_batchnorm_per_pixel", "spatial_groupnorm_strided_groups", "dropout_not_inverted",
     "dropout_scaled_at_test", "dropout_drop_probability", "lstm_step_gates_ifgo",
     "lstm_step_without_cell_path", "rnn_not_accumulated", "rnn_h0_for_prev_h",
@@ -160,3 +161,34 @@ def word_embedding_last_occurrence(x, W):
     last = ~jnp.any(later & (ids[:, None] == ids[None, :]), axis=1).reshape(jnp.shape(x))
     out = jnp.take(W, jnp.asarray(x), axis=0)
     return jnp.where(last[..., None], out, lax.stop_gradient(out))
+
+
+def max_pool_overlap_assigned(x, pool_param):
+    """The right values; each window's gradient is assigned (=), not added (+=): an entry keeps
+    only what the last window covering it (row-major) sends — its dout if the entry is that
+    window's maximum, else 0. Shapes as ``max_pool``."""
+    ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    x = jnp.asarray(x)
+    held = lax.stop_gradient(x)
+    _, _, h, w = x.shape
+    ho, wo = 1 + (h - ph) // stride, 1 + (w - pw) // stride
+
+    def last(i, j, a, b):
+        """Whether window (i, j) is the last (row-major) to cover its entry (a, b)."""
+        r, c = i * stride + a, j * stride + b
+        return not any(i2 * stride <= r < i2 * stride + ph and j2 * stride <= c < j2 * stride + pw
+                       for i2 in range(ho) for j2 in range(wo) if (i2, j2) > (i, j))
+
+    rows = []
+    for i in range(ho):
+        row = []
+        for j in range(wo):
+            window = x[:, :, i * stride:i * stride + ph, j * stride:j * stride + pw]
+            fixed = held[:, :, i * stride:i * stride + ph, j * stride:j * stride + pw]
+            keep = jnp.array([[last(i, j, a, b) for b in range(pw)] for a in range(ph)])
+            is_max = fixed == jnp.max(fixed, axis=(2, 3), keepdims=True)
+            routed = jnp.sum(jnp.where(is_max & keep, window, 0.0), axis=(2, 3))
+            row.append(routed - lax.stop_gradient(routed))
+        rows.append(jnp.stack(row, axis=-1))
+    return lax.reduce_window(held, -jnp.inf, lax.max, (1, 1, ph, pw), (1, 1, stride, stride),
+                             "VALID") + jnp.stack(rows, axis=-2)

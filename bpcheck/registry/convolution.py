@@ -427,6 +427,9 @@ MAX_POOL_MISTAKES = (
     KnownMistake("each window's gradient goes to its whole window, not only to its maximum: "
                  "multiply by the mask window == window.max()",
                  twin=reference.max_pool_whole_window),
+    KnownMistake("each window's gradient assigned with = where overlapping windows must add "
+                 "it up (+=): a later window overwrites what an earlier one sent to a shared "
+                 "entry", twin=reference.max_pool_overlap_assigned),
 )
 SPATIAL_BATCHNORM_MISTAKES = (
     KnownMistake("train mode normalises per (c, h, w) over the batch alone (x.mean(axis=0)), where "
