@@ -72,6 +72,11 @@ class KnownMistake:
     diagnosis: str
     twin: Callable[..., Any] | None = None
     shapes: Callable[..., Mapping[str, tuple[int, ...]]] | None = None
+    #: A random layer's backward that makes choices of its own: ``reads(args, dout, grad)`` ->
+    #: the choices ``twin`` is evaluated at, read from a failing gradient (dropout: the mask a
+    #: backward drew anew), or None where they cannot be read. Only with ``twin``, only for the
+    #: gradients; None: the forward's own choices (``Layer.observed``).
+    reads: Callable[..., Any] | None = None
 
 
 @dataclass(frozen=True, repr=False)
@@ -194,6 +199,10 @@ class Layer:
                                              or _positional(mistake.twin) != parameters):
                 raise RegistryError(f"{self.name}: known mistake {mistake.diagnosis!r}: its twin "
                                     f"must take the twin's arguments {parameters}")
+            if mistake.reads is not None and (mistake.twin is None or self.observed is None
+                                              or not callable(mistake.reads)):
+                raise RegistryError(f"{self.name}: known mistake {mistake.diagnosis!r}: reads "
+                                    f"is a function, for a random layer's twin")
             if mistake.shapes is not None and not callable(mistake.shapes):
                 raise RegistryError(f"{self.name}: known mistake {mistake.diagnosis!r}: shapes "
                                     f"must be a function of the forward's arguments")

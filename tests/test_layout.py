@@ -81,6 +81,7 @@ def test_malformed_records_are_rejected(fields, problem):
     ((KnownMistake("both", twin=lambda x: x, shapes=lambda x: {}),), "exactly one"),
     ((KnownMistake("other arguments", twin=lambda y, z: y),), "the twin's arguments"),
     ((KnownMistake("not callable", shapes={"dx": (1,)}),), "shapes must be a function"),
+    ((KnownMistake("not random", twin=lambda x: x, reads=lambda *a: None),), "random layer"),
 ])
 def test_malformed_known_mistakes_are_rejected(mistakes, problem):
     with pytest.raises(RegistryError, match=problem):

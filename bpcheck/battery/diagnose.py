@@ -245,8 +245,14 @@ def _known_mistake(case: _Case) -> str | None:
     for mistake in case.layer.mistakes:
         if mistake.twin is None:
             continue
+        twin_args = case.twin_args
+        if mistake.reads is not None:  # choices the backward made itself, read from its gradient
+            choices = mistake.reads(case.example.args, case.example.dout, case.actual)
+            if choices is None:
+                continue
+            twin_args = (*case.example.args, choices)
         wrong = case.layer.with_twin(mistake.twin)
-        _, grads = reference_vjp(wrong, case.twin_args, case.example.dout)
+        _, grads = reference_vjp(wrong, twin_args, case.example.dout)
         if compare(case.actual, np.asarray(grads[case.index]), case.tolerance).ok:
             return mistake.diagnosis
     return None
@@ -262,7 +268,7 @@ def diagnose_outputs(layer: Layer, example: Example, outputs: tuple[np.ndarray, 
     """A forward whose every output (``outputs``, in ``layer.outputs`` order; the loss for a
     loss) equals one of the layer's known wrong twins' at the twin's arguments ``twin_args``."""
     for mistake in layer.mistakes:
-        if mistake.twin is None:
+        if mistake.twin is None or mistake.reads is not None:
             continue
         wrong = reference_forward(layer.with_twin(mistake.twin), twin_args)
         wrong = wrong if isinstance(wrong, tuple) else (wrong,)

@@ -441,6 +441,15 @@ GROUPNORM_MISTAKES = (
                  "a group is C/G consecutive channels (x.reshape(N, G, C // G, H, W))",
                  twin=reference.spatial_groupnorm_strided_groups),
 )
+def _mask_of_gradient(args, dout, dx):
+    """The mask a dropout backward applied, read from its dx where dout ≠ 0 (dropped: dx = 0);
+    None when it drops nothing there (dx = dout / p is another mistake than a mask of its own)."""
+    dout, dx = np.asarray(dout), np.asarray(dx)
+    if dx.shape != dout.shape or (dx[dout != 0] != 0).all():
+        return None
+    return dx != 0
+
+
 DROPOUT_MISTAKES = (
     KnownMistake("the dropout is not inverted: train mode keeps x ⊙ mask without dividing by p",
                  twin=reference.dropout_not_inverted),
@@ -449,6 +458,9 @@ DROPOUT_MISTAKES = (
     KnownMistake("p is read as the drop probability (kept entries divided by 1 − p, the course's "
                  "2016–2017 convention); bpcheck checks the keep convention (divide by p)",
                  twin=reference.dropout_drop_probability),
+    KnownMistake("the backward draws a mask of its own (dx = dout ⊙ mask / p for another mask): "
+                 "reuse the forward's mask, kept in the cache", twin=reference.dropout,
+                 reads=_mask_of_gradient),
 )
 
 
