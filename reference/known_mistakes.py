@@ -23,7 +23,8 @@ __all__ = [
     "spatial_batchnorm_per_pixel", "spatial_groupnorm_strided_groups", "dropout_not_inverted",
     "dropout_scaled_at_test", "dropout_drop_probability", "lstm_step_gates_ifgo",
     "lstm_step_without_cell_path", "rnn_not_accumulated", "rnn_h0_for_prev_h",
-    "temporal_softmax_loss_dx_unmasked", "word_embedding_last_occurrence",
+    "temporal_softmax_loss_dx_unmasked", "temporal_softmax_loss_over_mask_sum",
+    "word_embedding_last_occurrence",
 ]
 
 
@@ -151,6 +152,12 @@ def temporal_softmax_loss_dx_unmasked(x, y, mask):
     picked = jnp.take_along_axis(logp, jnp.asarray(y)[..., None], axis=-1)[..., 0]
     hidden = jnp.where(jnp.asarray(mask, dtype=bool), 0.0, picked - lax.stop_gradient(picked))
     return temporal_softmax_loss(x, y, mask) - jnp.sum(hidden) / x.shape[0]
+
+
+def temporal_softmax_loss_over_mask_sum(x, y, mask):
+    """The masked loss divided by the number of unmasked entries, mask.sum(), instead of by N
+    (0/0 when every entry is masked). Shapes as ``temporal_softmax_loss``."""
+    return temporal_softmax_loss(x, y, mask) * x.shape[0] / jnp.sum(jnp.asarray(mask))
 
 
 def word_embedding_last_occurrence(x, W):

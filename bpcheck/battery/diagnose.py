@@ -311,8 +311,17 @@ def diagnose_exception(exc: BaseException) -> str | None:
     ``error::RuntimeWarning``, or ``np.seterr(all='raise')``)."""
     cause = exc.__cause__
     if isinstance(cause, (RuntimeWarning, FloatingPointError)):
-        return f"a floating-point error in your code ({cause}): overflow or log(0)?"
+        return f"{FLOATING_POINT} ({cause}): overflow or log(0)?"
     return None
+
+
+#: Begins the diagnosis of a floating-point error raised by the implementation.
+FLOATING_POINT = "a floating-point error in your code"
+
+
+def floating_point_error(diagnosis: str | None) -> bool:
+    """Whether a diagnosis is (or includes) a floating-point error the implementation raised."""
+    return diagnosis is not None and FLOATING_POINT in diagnosis
 
 
 # ---------------------------------------------------------------- kinks
@@ -459,6 +468,30 @@ def _only_large(failing: Draw, seen: list[Seen], judge: Callable[[Draw], str]) -
         return False
     seeds = _seeds(failing.seed ^ 0x5CA1E, PASSING_PROBES)
     return _all_pass(judge, [replace(failing, scale=1.0, seed=s) for s in seeds])
+
+
+#: Draws probed (the failing draw at the other batch sizes, fresh seeds) behind a failure that
+#: raised a floating-point error.
+ELSEWHERE_PROBES = 3
+
+
+def diagnosis_elsewhere(failing: Draw, probe: Callable[[Draw], Any]) -> str | None:
+    """Behind a failure that raised a floating-point error (0/0 on a batch whose every entry is
+    masked), a mistake may show by value where nothing raises. ``probe(draw)`` runs the same check
+    and returns its Finding; the failing draw is probed at the other batch sizes (fresh seeds,
+    the same magnitude) and the first diagnosis of a failure that did not raise is returned, with
+    the batch size it was seen at. Runs only after such a failure."""
+    n = getattr(failing.dims, "n", None)
+    sizes = [m for m in BATCH_SIZES if m != n]
+    if n is None or not sizes:
+        return None
+    for i, seed in enumerate(_seeds(failing.seed ^ 0xE15E, ELSEWHERE_PROBES)):
+        size = sizes[i % len(sizes)]
+        finding = probe(replace(failing, dims=_with_batch(failing.dims, size), seed=seed))
+        if finding.status == Status.FAILED and finding.diagnosis is not None and not (
+                floating_point_error(finding.diagnosis)):
+            return f"where nothing raises (batch size {size}): {finding.diagnosis}"
+    return None
 
 
 def failure_pattern(

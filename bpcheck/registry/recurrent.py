@@ -128,6 +128,8 @@ WORD_EMBEDDING_MISTAKES = (
 TEMPORAL_SOFTMAX_MISTAKES = (
     KnownMistake("the mask not applied to dx: masked timesteps get softmax − onehot where their "
                  "gradient is 0", twin=reference.temporal_softmax_loss_dx_unmasked),
+    KnownMistake("the loss divided by the number of unmasked entries (mask.sum()) where cs231n "
+                 "divides by the batch size N", twin=reference.temporal_softmax_loss_over_mask_sum),
 )
 
 RECURRENT: tuple[Layer, ...] = (
