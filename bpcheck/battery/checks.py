@@ -67,8 +67,8 @@ def forward_matches(trial: Trial) -> float:
             raise Fail(f"{label} differs from the JAX twin: {result.describe()}", result.error,
                        diagnosis=diagnose_non_finite(what, out, ref)
                        or diagnose_precision(what, out, ref, trial.example.draw.tier)
-                       or diagnose_outputs(layer, trial.example, tuple(outputs),
-                                           trial.twin_args, trial.tolerance))
+                       or diagnose_outputs(layer, tuple(outputs), trial.twin_args,
+                                           trial.tolerance))
     return worst
 
 

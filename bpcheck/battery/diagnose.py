@@ -3,8 +3,11 @@
 Per failure (from one example, the wrong array and the reference): a transpose, a factor −1, 2,
 1/2, N or 1/N (N the batch size), the upstream gradient not multiplied in, a diagonal-only
 Jacobian, a reduction over the wrong axis or a kept dimension, NaN/inf where the reference is
-finite. Across examples (for the runner): only failing at batch size 1, only failing at large
-magnitudes. And whether a mismatch lies only at a kink, where it is a convention, not a mistake.
+finite; and the layer's own known mistakes (``Layer.mistakes``): outputs, gradients or gradient
+shapes equal to a wrong twin's, whose programs are compiled only once a check has failed. Across
+examples (for the runner): only failing at batch size 1, only failing at large magnitudes, a value
+mistake hidden behind a raised floating-point error. And whether a mismatch lies only at a kink,
+where it is a convention, not a mistake.
 
 Every function returns None (or False) rather than guess: no diagnosis is better than a wrong one.
 Shapes: ``actual`` and ``expected`` are a gradient and its reference, both shaped like the argument
@@ -263,8 +266,8 @@ _RULES: tuple[Callable[[_Case], str | None], ...] = (
 )
 
 
-def diagnose_outputs(layer: Layer, example: Example, outputs: tuple[np.ndarray, ...],
-                     twin_args: tuple[Any, ...], tolerance: Tolerance) -> str | None:
+def diagnose_outputs(layer: Layer, outputs: tuple[np.ndarray, ...], twin_args: tuple[Any, ...],
+                     tolerance: Tolerance) -> str | None:
     """A forward whose every output (``outputs``, in ``layer.outputs`` order; the loss for a
     loss) equals one of the layer's known wrong twins' at the twin's arguments ``twin_args``."""
     for mistake in layer.mistakes:

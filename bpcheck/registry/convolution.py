@@ -415,7 +415,8 @@ def _minus_pad_dx(x, w, b, conv_param):
 
 CONV_MISTAKES = (
     KnownMistake("a flipped kernel (w[:, :, ::-1, ::-1], a textbook convolution): cs231n's conv "
-                 "is a cross-correlation, out = Σ x_window ⊙ w", twin=reference.conv_flipped_kernel),
+                 "is a cross-correlation, out = Σ x_window ⊙ w",
+                 twin=reference.conv_flipped_kernel),
     KnownMistake("the backward ignores the stride: output (i, j) reads the window at "
                  "(stride·i, stride·j), not (i, j)", twin=reference.conv_stride_ignored),
     KnownMistake("the padding not stripped: dx is the gradient of the padded input; return "
