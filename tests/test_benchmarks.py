@@ -20,9 +20,9 @@ from bpcheck.registry import layer_named
 #: first, and a third of the draws have large magnitudes).
 EXAMPLES = 30
 MISTAKES = catalogue()
-#: Mistakes of the convolutional and recurrent families that bpcheck catches on the right function
-#: (tests/test_checker.py) but does not yet name: their diagnoses are still to be wired (issues 15
-#: and 16, item "Diagnosis"). Strict: naming one without removing it here fails.
+#: Mistakes that bpcheck catches on the right function (tests/test_checker.py) but does not yet
+#: name, as strict xfails: naming one without removing it here fails. Empty since the conv and rnn
+#: families' 20 got their diagnoses (issues 15 and 16, item "Diagnosis": ``Layer.mistakes``).
 NOT_YET_NAMED: set[str] = set()
 
 
