@@ -9,7 +9,7 @@ describes its input domain. Checks never know which layer they run on: a layer's
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any, Callable, Mapping
 
@@ -25,6 +25,11 @@ ANY_KEY = "*"
 
 def _writes_nothing(*args: Any) -> Mapping[int, tuple[str, ...]]:
     return {}
+
+
+def _positional(function: Callable[..., Any]) -> tuple[str, ...]:
+    params = inspect.signature(function).parameters.values()
+    return tuple(p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,31 @@ class Property:
 
 class RegistryError(ValueError):
     """A layer record is malformed."""
+
+
+@dataclass(frozen=True)
+class KnownMistake:
+    """A classic wrong version of a layer, named when a failure matches it exactly.
+
+    Either ``twin``: a JAX function with the record's twin's arguments (a random layer's observed
+    choices at the end) computing the wrong layer. When the forward check fails, outputs equal to
+    this twin's name the mistake; when a gradient differs from jax.vjp of the right twin, a
+    gradient equal to jax.vjp of this one names it (a mistake in the backward alone is a twin
+    with the right values and a wrong derivative: ``jax.lax.stop_gradient`` on a path). Or
+    ``shapes(*args)``: {gradient name: the shape the mistake returns for these forward
+    arguments} (conv's dx with its padding kept). ``diagnosis`` is said only on a match to the
+    layer's tolerance (an exact shape): a clause naming the mistake and its fix. The twins are
+    compiled only after a value check has failed. Used by: ``battery.diagnose``.
+    """
+
+    diagnosis: str
+    twin: Callable[..., Any] | None = None
+    shapes: Callable[..., Mapping[str, tuple[int, ...]]] | None = None
+    #: A random layer's backward that makes choices of its own: ``reads(args, dout, grad)`` ->
+    #: the choices ``twin`` is evaluated at, read from a failing gradient (dropout: the mask a
+    #: backward drew anew), or None where they cannot be read. Only with ``twin``, only for the
+    #: gradients; None: the forward's own choices (``Layer.observed``).
+    reads: Callable[..., Any] | None = None
 
 
 @dataclass(frozen=True, repr=False)
@@ -108,6 +138,9 @@ class Layer:
     observed: Callable[[tuple[Any, ...], tuple[np.ndarray, ...] | None], Any] | None = None
     #: The layer's own invariants, run by the ``properties`` check.
     properties: tuple[Property, ...] = ()
+    #: Classic wrong versions of the layer (``KnownMistake``): a failure that matches one exactly
+    #: is diagnosed with its sentence. Used by: the diagnosis of a failed value or shape check.
+    mistakes: tuple[KnownMistake, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():
@@ -147,6 +180,32 @@ class Layer:
         if self.names is not None and (len(self.names) != 2 or not all(
                 isinstance(n, str) and n.isidentifier() for n in self.names)):
             raise RegistryError(f"{self.name}: names must be (forward, backward) identifiers")
+        self._validate_mistakes()
+
+    def _validate_mistakes(self) -> None:
+        if not isinstance(self.mistakes, tuple):
+            raise RegistryError(f"{self.name}: mistakes must be a tuple of KnownMistake")
+        parameters = _positional(self.reference)
+        for mistake in self.mistakes:
+            if not isinstance(mistake, KnownMistake):
+                raise RegistryError(f"{self.name}: mistakes must be KnownMistake records, not "
+                                    f"{mistake!r}")
+            if not isinstance(mistake.diagnosis, str) or not mistake.diagnosis.strip():
+                raise RegistryError(f"{self.name}: a known mistake needs a diagnosis")
+            if (mistake.twin is None) == (mistake.shapes is None):
+                raise RegistryError(f"{self.name}: known mistake {mistake.diagnosis!r} needs "
+                                    f"exactly one of twin and shapes")
+            if mistake.twin is not None and (not callable(mistake.twin)
+                                             or _positional(mistake.twin) != parameters):
+                raise RegistryError(f"{self.name}: known mistake {mistake.diagnosis!r}: its twin "
+                                    f"must take the twin's arguments {parameters}")
+            if mistake.reads is not None and (mistake.twin is None or self.observed is None
+                                              or not callable(mistake.reads)):
+                raise RegistryError(f"{self.name}: known mistake {mistake.diagnosis!r}: reads "
+                                    f"is a function, for a random layer's twin")
+            if mistake.shapes is not None and not callable(mistake.shapes):
+                raise RegistryError(f"{self.name}: known mistake {mistake.diagnosis!r}: shapes "
+                                    f"must be a function of the forward's arguments")
 
     def __repr__(self) -> str:
         return f"Layer({self.name!r})"
@@ -164,10 +223,14 @@ class Layer:
     @cached_property
     def arg_names(self) -> tuple[str, ...]:
         """The forward's arguments: the twin's, less the observed outputs of a random layer."""
-        params = inspect.signature(self.reference).parameters.values()
-        names = tuple(p.name for p in params
-                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
+        names = _positional(self.reference)
         return names[:-1] if self.observed is not None else names
+
+    def with_twin(self, twin: Callable[..., Any]) -> "Layer":
+        """This record with another twin (a known mistake's), for the reference side: computed on
+        the arguments as they are (no padded rows or entries, which a wrong twin may not ignore;
+        its programs are compiled only after a failure)."""
+        return replace(self, reference=twin, mistakes=(), batched=(), elementwise=False)
 
     def twin_args(self, args: tuple[Any, ...],
                   outputs: tuple[np.ndarray, ...] | None = None) -> tuple[Any, ...]:

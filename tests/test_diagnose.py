@@ -227,3 +227,22 @@ def test_correct_implementation_gets_no_diagnosis_or_warning(layer, impl):
     runs = run_checks(layer_named(layer), impl, max_examples=10, derandomize=True)
     assert [r.status for r in runs] == ["passed"] * len(runs)
     assert all(r.warnings == 0 and r.warning is None and r.pattern is None for r in runs)
+
+
+def _known_twins_compiled() -> set[str]:
+    import reference.known_mistakes as wrong
+    from bpcheck.autodiff import _PROGRAMS
+
+    twins = {getattr(wrong, name) for name in wrong.__all__}
+    return {key[0].__name__ for key in _PROGRAMS if key[0] in twins}
+
+
+def test_known_mistake_twins_are_compiled_only_after_a_failure(impl):
+    """A layer's wrong twins (``Layer.mistakes``) cost nothing while its checks pass."""
+    before = _known_twins_compiled()
+    runs = run_checks(layer_named("lstm_step"), impl, max_examples=5, derandomize=True)
+    assert [r.status for r in runs] == ["passed"] * len(runs)
+    assert _known_twins_compiled() == before
+    found = run("lstm_step_missing_cell_path", "vjp", impl)
+    assert "f ⊙ dnext_c" in found.failure.diagnosis
+    assert "lstm_step_without_cell_path" in _known_twins_compiled()

@@ -18,8 +18,9 @@ from bpcheck import finite_diff
 from bpcheck.autodiff import output_shape, reference_forward_stacked
 from bpcheck.battery.example import Example
 from bpcheck.battery.diagnose import (
-    batch_size, diagnose_exception, diagnose_non_finite, diagnose_precision, diagnose_shape,
-    diagnose_values, kink_message, kink_only,
+    batch_size, diagnose_exception, diagnose_gradient_shape, diagnose_non_finite,
+    diagnose_outputs, diagnose_precision, diagnose_shape, diagnose_values, kink_message,
+    kink_only,
 )
 from bpcheck.battery.findings import Finding
 from bpcheck.battery.trial import LINEARITY_DOUTS, Trial, linear_combination
@@ -34,11 +35,12 @@ from bpcheck.tolerances import FD_MEANINGFUL, FD_SAFETY, FD_STEP, compare
 
 
 def _same_shape(actual: np.ndarray, expected_shape: tuple[int, ...], what: str,
-                n: int | None = None, *, gradient: bool = False) -> None:
-    """Fail unless the shapes match; for a gradient, diagnose its shape (``n``: the batch size,
-    None when there is no batch axis)."""
+                gradient_of: tuple[Layer, tuple[Any, ...]] | None = None) -> None:
+    """Fail unless the shapes match; for a gradient (``gradient_of``: its layer and the forward's
+    arguments), diagnose its shape."""
     if tuple(actual.shape) != tuple(expected_shape):
-        diagnosis = diagnose_shape(what, actual.shape, expected_shape, n) if gradient else None
+        diagnosis = None if gradient_of is None else diagnose_gradient_shape(
+            *gradient_of, what, actual.shape, expected_shape)
         raise Fail(f"{what} has shape {tuple(actual.shape)}, expected {tuple(expected_shape)}",
                    diagnosis=diagnosis)
 
@@ -64,7 +66,9 @@ def forward_matches(trial: Trial) -> float:
             label = "output" if len(outputs) == 1 else name
             raise Fail(f"{label} differs from the JAX twin: {result.describe()}", result.error,
                        diagnosis=diagnose_non_finite(what, out, ref)
-                       or diagnose_precision(what, out, ref, trial.example.draw.tier))
+                       or diagnose_precision(what, out, ref, trial.example.draw.tier)
+                       or diagnose_outputs(layer, tuple(outputs), trial.twin_args,
+                                           trial.tolerance))
     return worst
 
 
@@ -73,10 +77,9 @@ def backward_matches_vjp(trial: Trial) -> float:
     layer, ex = trial.layer, trial.example
     grads = gradients_of(layer, trial.evaluated.full)
     _, expected = trial.expected
-    n = batch_size(layer, ex.args)
     problems, diagnoses, conventions, worst = [], [], [], 0.0
     for i, (name, grad, ref) in enumerate(zip(layer.grad_names, grads, expected)):
-        _same_shape(grad, ref.shape, name, n, gradient=True)
+        _same_shape(grad, ref.shape, name, (layer, ex.args))
         result = compare(grad, ref, trial.tolerance)
         worst = max(worst, result.error)
         if result.ok:
@@ -87,8 +90,8 @@ def backward_matches_vjp(trial: Trial) -> float:
         problems.append(f"{name} differs from jax.vjp: {result.describe()}")
         diagnoses.append(diagnose_values(layer, ex, i, grad, ref, trial.twin_args))
     if problems:
-        raise Fail("; ".join(problems), worst,
-                   diagnosis="; ".join(d for d in diagnoses if d) or None)
+        raise Fail("; ".join(problems), worst,  # a known mistake names several gradients once
+                   diagnosis="; ".join(dict.fromkeys(d for d in diagnoses if d)) or None)
     if conventions:
         raise Warn("; ".join(conventions), worst)
     return worst
@@ -131,8 +134,7 @@ def backward_matches_finite_differences(trial: Trial) -> float:
     calls = trial.evaluated
     grads = gradients_of(layer, calls.full)
     for name, grad, position in zip(layer.grad_names, grads, layer.differentiable):
-        _same_shape(grad, np.shape(ex.args[position]), name, batch_size(layer, ex.args),
-                    gradient=True)
+        _same_shape(grad, np.shape(ex.args[position]), name, (layer, ex.args))
     # Backward is judged on its own: differentiate the JAX twin when the forward is wrong here
     # (or draws random choices anew at each point: a random layer's twin holds them fixed).
     expected_out, expected_grads = trial.expected
@@ -227,8 +229,7 @@ def gradient_shapes(trial: Trial) -> None:
         if grad.shape != want:
             raise Fail(f"{name} has shape {grad.shape}, expected {want} "
                        f"(the shape of {layer.arg_names[position]})",
-                       diagnosis=diagnose_shape(name, grad.shape, want,
-                                                batch_size(layer, ex.args)))
+                       diagnosis=diagnose_gradient_shape(layer, ex.args, name, grad.shape, want))
         if not gradient_dtype_ok(grad, ex.draw.tier):
             raise Fail(f"{name} has dtype {grad.dtype}, expected {describe_dtypes(ex.draw.tier)}")
 

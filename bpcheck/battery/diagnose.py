@@ -3,8 +3,11 @@
 Per failure (from one example, the wrong array and the reference): a transpose, a factor −1, 2,
 1/2, N or 1/N (N the batch size), the upstream gradient not multiplied in, a diagonal-only
 Jacobian, a reduction over the wrong axis or a kept dimension, NaN/inf where the reference is
-finite. Across examples (for the runner): only failing at batch size 1, only failing at large
-magnitudes. And whether a mismatch lies only at a kink, where it is a convention, not a mistake.
+finite; and the layer's own known mistakes (``Layer.mistakes``): outputs, gradients or gradient
+shapes equal to a wrong twin's, whose programs are compiled only once a check has failed. Across
+examples (for the runner): only failing at batch size 1, only failing at large magnitudes, a value
+mistake hidden behind a raised floating-point error. And whether a mismatch lies only at a kink,
+where it is a convention, not a mistake.
 
 Every function returns None (or False) rather than guess: no diagnosis is better than a wrong one.
 Shapes: ``actual`` and ``expected`` are a gradient and its reference, both shaped like the argument
@@ -18,7 +21,7 @@ from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-from bpcheck.autodiff import reference_vjp
+from bpcheck.autodiff import reference_forward, reference_vjp
 from bpcheck.sampling import BATCH_SIZES, Draw, Sizes
 from bpcheck.battery.example import Example
 from bpcheck.tolerances import DIAGNOSIS_FACTOR_RTOL, SINGLE_PRECISION, Tolerance, compare
@@ -58,7 +61,26 @@ def diagnose_shape(
     if len(actual) == 1 and len(expected) == 1 and actual[0] == n != expected[0]:
         return (f"{name} has one entry per example ({actual}, N = {n}) where one per feature "
                 f"{expected} is due: reduced over the wrong axis; sum over axis 0 (the batch)")
+    if actual and len(actual) < len(expected) and actual == _without_ones(expected):
+        argument = name[1:] if name.startswith("d") else name
+        return (f"{name} lost the size-1 axes of {argument}'s shape {expected}: return it with "
+                f"{argument}'s shape (e.g. .reshape({argument}.shape))")
     return None
+
+
+def diagnose_gradient_shape(
+    layer: Layer, args: tuple[Any, ...], name: str, actual_shape: tuple[int, ...],
+    expected_shape: tuple[int, ...],
+) -> str | None:
+    """Why gradient ``name`` of ``layer`` at the forward's ``args`` has ``actual_shape``: a known
+    mistake of the layer that returns exactly that shape, else ``diagnose_shape``."""
+    actual = tuple(actual_shape)
+    if actual == tuple(expected_shape):
+        return None
+    for mistake in layer.mistakes:
+        if mistake.shapes is not None and tuple(mistake.shapes(*args).get(name, ())) == actual:
+            return mistake.diagnosis
+    return diagnose_shape(name, actual, expected_shape, batch_size(layer, args))
 
 
 # ---------------------------------------------------------------- values
@@ -221,9 +243,44 @@ def _diagonal_only(case: _Case) -> str | None:
     return None
 
 
+def _known_mistake(case: _Case) -> str | None:
+    """The gradient equals jax.vjp of one of the layer's known wrong twins (``KnownMistake``)."""
+    for mistake in case.layer.mistakes:
+        if mistake.twin is None:
+            continue
+        twin_args = case.twin_args
+        if mistake.reads is not None:  # choices the backward made itself, read from its gradient
+            choices = mistake.reads(case.example.args, case.example.dout, case.actual)
+            if choices is None:
+                continue
+            twin_args = (*case.example.args, choices)
+        wrong = case.layer.with_twin(mistake.twin)
+        _, grads = reference_vjp(wrong, twin_args, case.example.dout)
+        if compare(case.actual, np.asarray(grads[case.index]), case.tolerance).ok:
+            return mistake.diagnosis
+    return None
+
+
 _RULES: tuple[Callable[[_Case], str | None], ...] = (
-    _precision, _transposed, _factor, _upstream_ignored, _diagonal_only,
+    _precision, _known_mistake, _transposed, _factor, _upstream_ignored, _diagonal_only,
 )
+
+
+def diagnose_outputs(layer: Layer, outputs: tuple[np.ndarray, ...], twin_args: tuple[Any, ...],
+                     tolerance: Tolerance) -> str | None:
+    """A forward whose every output (``outputs``, in ``layer.outputs`` order; the loss for a
+    loss) equals one of the layer's known wrong twins' at the twin's arguments ``twin_args``."""
+    for mistake in layer.mistakes:
+        if mistake.twin is None or mistake.reads is not None:
+            continue
+        wrong = reference_forward(layer.with_twin(mistake.twin), twin_args)
+        wrong = wrong if isinstance(wrong, tuple) else (wrong,)
+        if len(wrong) == len(outputs) and all(
+                np.shape(out) == np.shape(w) and compare(np.asarray(out, dtype=np.float64),
+                                                         np.asarray(w), tolerance).ok
+                for out, w in zip(outputs, wrong)):
+            return mistake.diagnosis
+    return None
 
 
 def diagnose_values(
@@ -257,8 +314,17 @@ def diagnose_exception(exc: BaseException) -> str | None:
     ``error::RuntimeWarning``, or ``np.seterr(all='raise')``)."""
     cause = exc.__cause__
     if isinstance(cause, (RuntimeWarning, FloatingPointError)):
-        return f"a floating-point error in your code ({cause}): overflow or log(0)?"
+        return f"{FLOATING_POINT} ({cause}): overflow or log(0)?"
     return None
+
+
+#: Begins the diagnosis of a floating-point error raised by the implementation.
+FLOATING_POINT = "a floating-point error in your code"
+
+
+def floating_point_error(diagnosis: str | None) -> bool:
+    """Whether a diagnosis is (or includes) a floating-point error the implementation raised."""
+    return diagnosis is not None and FLOATING_POINT in diagnosis
 
 
 # ---------------------------------------------------------------- kinks
@@ -405,6 +471,30 @@ def _only_large(failing: Draw, seen: list[Seen], judge: Callable[[Draw], str]) -
         return False
     seeds = _seeds(failing.seed ^ 0x5CA1E, PASSING_PROBES)
     return _all_pass(judge, [replace(failing, scale=1.0, seed=s) for s in seeds])
+
+
+#: Draws probed (the failing draw at the other batch sizes, fresh seeds) behind a failure that
+#: raised a floating-point error.
+ELSEWHERE_PROBES = 3
+
+
+def diagnosis_elsewhere(failing: Draw, probe: Callable[[Draw], Any]) -> str | None:
+    """Behind a failure that raised a floating-point error (0/0 on a batch whose every entry is
+    masked), a mistake may show by value where nothing raises. ``probe(draw)`` runs the same check
+    and returns its Finding; the failing draw is probed at the other batch sizes (fresh seeds,
+    the same magnitude) and the first diagnosis of a failure that did not raise is returned, with
+    the batch size it was seen at. Runs only after such a failure."""
+    n = getattr(failing.dims, "n", None)
+    sizes = [m for m in BATCH_SIZES if m != n]
+    if n is None or not sizes:
+        return None
+    for i, seed in enumerate(_seeds(failing.seed ^ 0xE15E, ELSEWHERE_PROBES)):
+        size = sizes[i % len(sizes)]
+        finding = probe(replace(failing, dims=_with_batch(failing.dims, size), seed=seed))
+        if finding.status == Status.FAILED and finding.diagnosis is not None and not (
+                floating_point_error(finding.diagnosis)):
+            return f"where nothing raises (batch size {size}): {finding.diagnosis}"
+    return None
 
 
 def failure_pattern(

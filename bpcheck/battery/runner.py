@@ -24,7 +24,9 @@ from hypothesis import Phase, given, reporting, seed, settings
 from bpcheck.battery.checks import Check, checks_for, run_battery
 from bpcheck.battery.trial import Trial
 from bpcheck.outcomes import Status
-from bpcheck.battery.diagnose import Seen, batch_size, failure_pattern
+from bpcheck.battery.diagnose import (
+    Seen, batch_size, diagnosis_elsewhere, failure_pattern, floating_point_error,
+)
 from bpcheck.battery.findings import CheckFailed, Finding, enforce
 from bpcheck.implementation import Implementation
 from bpcheck.layer import Layer
@@ -140,10 +142,16 @@ def _add_pattern(run: CheckRun, layer: Layer, impl: Implementation, check: Check
     if failure is None or failure.example is None:
         return
 
+    def probe(draw: Draw) -> Finding:
+        return check(Trial(layer, impl, build_example(layer, draw)))
+
     def judge(draw: Draw) -> str:
-        return check(Trial(layer, impl, build_example(layer, draw))).status
+        return probe(draw).status
 
     run.pattern = failure_pattern(layer, failure.example, seen, judge)
+    if floating_point_error(failure.diagnosis):
+        elsewhere = diagnosis_elsewhere(failure.example.draw, probe)
+        run.pattern = "; ".join(p for p in (run.pattern, elsewhere) if p) or None
     if run.pattern is not None:
         run.failure = replace(failure, message=f"{failure.message} — {run.pattern}")
 

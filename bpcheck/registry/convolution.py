@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 import bpcheck.jaxsetup  # noqa: F401  (float64 before any JAX array exists)
 import reference
 from bpcheck.autodiff import reference_forward, reference_vjp
-from bpcheck.layer import Layer, Property
+from bpcheck.layer import KnownMistake, Layer, Property
 from bpcheck.outcomes import Fail, Warn
 from bpcheck.registry.layers import LAYERS, _batchnorm_args, _running_statistics, _train_mode
 from bpcheck.sampling import Sizes, Values
@@ -396,11 +396,81 @@ def _max_pool_ties(caller, args, outputs):
                    f"not a mistake")
 
 
+# ---------------------------------------------------------------- known mistakes
+
+
+def _padded_dx(x, w, b, conv_param):
+    """dx of the padded input, (N, C, H + 2 pad, W + 2 pad): the padding not stripped."""
+    n, c, h, wd = np.shape(x)
+    pad = conv_param["pad"]
+    return {"dx": (n, c, h + 2 * pad, wd + 2 * pad)}
+
+
+def _minus_pad_dx(x, w, b, conv_param):
+    """dx cropped from the padded input with [pad:-pad]: (N, C, 0, 0) at pad = 0."""
+    n, c, h, wd = np.shape(x)
+    pad = conv_param["pad"]
+    return {"dx": (n, c, len(range(h + 2 * pad)[pad:-pad]), len(range(wd + 2 * pad)[pad:-pad]))}
+
+
+CONV_MISTAKES = (
+    KnownMistake("a flipped kernel (w[:, :, ::-1, ::-1], a textbook convolution): cs231n's conv "
+                 "is a cross-correlation, out = Σ x_window ⊙ w",
+                 twin=reference.conv_flipped_kernel),
+    KnownMistake("the backward ignores the stride: output (i, j) reads the window at "
+                 "(stride·i, stride·j), not (i, j)", twin=reference.conv_stride_ignored),
+    KnownMistake("the padding not stripped: dx is the gradient of the padded input; return "
+                 "dxp[:, :, pad:pad + H, pad:pad + W]", shapes=_padded_dx),
+    KnownMistake("dx is empty: the padding was cropped with [pad:-pad], which is empty at pad = 0 "
+                 "(-0 is 0); crop with [pad:pad + H, pad:pad + W]", shapes=_minus_pad_dx),
+)
+MAX_POOL_MISTAKES = (
+    KnownMistake("each window's gradient goes to its whole window, not only to its maximum: "
+                 "multiply by the mask window == window.max()",
+                 twin=reference.max_pool_whole_window),
+    KnownMistake("each window's gradient assigned with = where overlapping windows must add "
+                 "it up (+=): a later window overwrites what an earlier one sent to a shared "
+                 "entry", twin=reference.max_pool_overlap_assigned),
+)
+SPATIAL_BATCHNORM_MISTAKES = (
+    KnownMistake("train mode normalises per (c, h, w) over the batch alone (x.mean(axis=0)), where "
+                 "spatial batchnorm normalises each channel over the batch and its pixels "
+                 "(axis=(0, 2, 3))", twin=reference.spatial_batchnorm_per_pixel),
+)
+GROUPNORM_MISTAKES = (
+    KnownMistake("channels g, g + G, g + 2G, … grouped together (x.reshape(N, C // G, G, H, W)): "
+                 "a group is C/G consecutive channels (x.reshape(N, G, C // G, H, W))",
+                 twin=reference.spatial_groupnorm_strided_groups),
+)
+def _mask_of_gradient(args, dout, dx):
+    """The mask a dropout backward applied, read from its dx where dout ≠ 0 (dropped: dx = 0);
+    None when it drops nothing there (dx = dout / p is another mistake than a mask of its own)."""
+    dout, dx = np.asarray(dout), np.asarray(dx)
+    if dx.shape != dout.shape or (dx[dout != 0] != 0).all():
+        return None
+    return dx != 0
+
+
+DROPOUT_MISTAKES = (
+    KnownMistake("the dropout is not inverted: train mode keeps x ⊙ mask without dividing by p",
+                 twin=reference.dropout_not_inverted),
+    KnownMistake("the dropout is scaled at test time (x · p) where inverted dropout's test mode "
+                 "is the identity", twin=reference.dropout_scaled_at_test),
+    KnownMistake("p is read as the drop probability (kept entries divided by 1 − p, the course's "
+                 "2016–2017 convention); bpcheck checks the keep convention (divide by p)",
+                 twin=reference.dropout_drop_probability),
+    KnownMistake("the backward draws a mask of its own (dx = dout ⊙ mask / p for another mask): "
+                 "reuse the forward's mask, kept in the cache", twin=reference.dropout,
+                 reads=_mask_of_gradient),
+)
+
+
 # ---------------------------------------------------------------- records
 
 CONV = Layer(
     "conv", reference.conv, _conv_args, differentiable=(0, 1, 2), batched=(0,),
     dims=_conv_dims(), names=("conv_forward_naive", "conv_backward_naive"),
+    mistakes=CONV_MISTAKES,
 )
 MAX_POOL = Layer(
     "max_pool", reference.max_pool, _max_pool_args, batched=(0,), kinks=_max_pool_kinks,
@@ -408,12 +478,14 @@ MAX_POOL = Layer(
     names=("max_pool_forward_naive", "max_pool_backward_naive"),
     properties=(Property("ties", "tied windows: the convention named", _max_pool_ties,
                          judges="backward"),),
+    mistakes=MAX_POOL_MISTAKES,
 )
 
 SPATIAL_BATCHNORM = Layer(
     "spatial_batchnorm", reference.spatial_batchnorm, _spatial_batchnorm_args,
     differentiable=(0, 1, 2), batched=(), writes=_running_statistics, backward_in=_train_mode,
     dims=st.sampled_from(SPATIAL_BN_SHAPES).map(_spatial_bn_sizes),
+    mistakes=SPATIAL_BATCHNORM_MISTAKES,
 )
 
 CONVOLUTION: tuple[Layer, ...] = (
@@ -424,6 +496,7 @@ CONVOLUTION: tuple[Layer, ...] = (
         "spatial_groupnorm", reference.spatial_groupnorm, _spatial_groupnorm_args,
         differentiable=(0, 1, 2), batched=(0,),
         dims=st.builds(_groupnorm_sizes, st.sampled_from(GROUPNORM_SHAPES), _N),
+        mistakes=GROUPNORM_MISTAKES,
     ),
     # batchnorm's own examples (shared dimensions and values, and its compiled programs), judged
     # with batchnorm_backward_alt.
@@ -439,6 +512,7 @@ CONVOLUTION: tuple[Layer, ...] = (
         properties=(Property("mask", "the mask keeps a fraction p, independently per entry",
                              _dropout_statistics),
                     Property("seed", "the seed fixes the mask", _dropout_seed)),
+        mistakes=DROPOUT_MISTAKES,
     ),
     # The layer_utils sandwiches (cs231n's return orders: dx, dw, db, then dgamma, dbeta).
     Layer(

@@ -25,7 +25,7 @@ import numpy as np
 
 import bpcheck.jaxsetup  # noqa: F401  (float64 before any JAX array exists)
 import reference
-from bpcheck.layer import Layer
+from bpcheck.layer import KnownMistake, Layer
 from bpcheck.sampling import Sizes, Values, sizes
 
 #: Pre-activation scales: 1, 10 (tanh and the gates partly saturated: |a| > 5 for ~60% of the
@@ -105,22 +105,51 @@ def _temporal_softmax_args(s: Sizes, v: Values):
     return (v.real((s.n, s.t, s.v)), _token_ids(s, v), _mask(s, v))
 
 
+# Known mistakes, named when a failure matches their twins exactly.
+
+RNN_MISTAKES = (
+    KnownMistake("the gradient flowing back between timesteps is not accumulated across "
+                 "timesteps: step t must get dh[:, t] plus the dprev_h that step t + 1 returned",
+                 twin=reference.rnn_not_accumulated),
+    KnownMistake("dWh accumulates h0ᵀ da_t: h0 used in place of h[t-1] as each step's previous "
+                 "hidden state", twin=reference.rnn_h0_for_prev_h),
+)
+LSTM_STEP_MISTAKES = (
+    KnownMistake("gates in the order i, f, g, o (PyTorch's) found, where cs231n splits "
+                 "a = x Wx + prev_h Wh + b into i, f, o, g", twin=reference.lstm_step_gates_ifgo),
+    KnownMistake("dprev_c misses f ⊙ dnext_c, the gradient reaching prev_c straight through "
+                 "next_c = f ⊙ prev_c + i ⊙ g", twin=reference.lstm_step_without_cell_path),
+)
+WORD_EMBEDDING_MISTAKES = (
+    KnownMistake("dW keeps one row per id where repeated ids must add up: dW[x] += dout does not "
+                 "accumulate repeated ids (NumPy buffers fancy indexing); use np.add.at(dW, x, "
+                 "dout)", twin=reference.word_embedding_last_occurrence),
+)
+TEMPORAL_SOFTMAX_MISTAKES = (
+    KnownMistake("the mask not applied to dx: masked timesteps get softmax − onehot where their "
+                 "gradient is 0", twin=reference.temporal_softmax_loss_dx_unmasked),
+    KnownMistake("the loss divided by the number of unmasked entries (mask.sum()) where cs231n "
+                 "divides by the batch size N", twin=reference.temporal_softmax_loss_over_mask_sum),
+)
+
 RECURRENT: tuple[Layer, ...] = (
     Layer("rnn_step", reference.rnn_step, _rnn_step_args, differentiable=(0, 1, 2, 3, 4),
           batched=(0, 1), dims=STEP_DIMS, magnitudes=SATURATING),
     Layer("rnn", reference.rnn, _rnn_args, differentiable=(0, 1, 2, 3, 4), batched=(0, 1),
-          dims=SEQUENCE_DIMS, magnitudes=SATURATING),
+          dims=SEQUENCE_DIMS, magnitudes=SATURATING, mistakes=RNN_MISTAKES),
     Layer("lstm_step", reference.lstm_step, _lstm_step_args, differentiable=(0, 1, 2, 3, 4, 5),
-          batched=(0, 1, 2), dims=STEP_DIMS, magnitudes=SATURATING, outputs=("next_h", "next_c")),
+          batched=(0, 1, 2), dims=STEP_DIMS, magnitudes=SATURATING, outputs=("next_h", "next_c"),
+          mistakes=LSTM_STEP_MISTAKES),
     Layer("lstm", reference.lstm, _lstm_args, differentiable=(0, 1, 2, 3, 4), batched=(0, 1),
           dims=SEQUENCE_DIMS, magnitudes=SATURATING),
     # x holds integer ids (no gradient): the backward returns dW alone.
     Layer("word_embedding", reference.word_embedding, _word_embedding_args, differentiable=(1,),
-          batched=(0,), dims=EMBEDDING_DIMS),
+          batched=(0,), dims=EMBEDDING_DIMS, mistakes=WORD_EMBEDDING_MISTAKES),
     Layer("temporal_affine", reference.temporal_affine, _temporal_affine_args,
           differentiable=(0, 1, 2), batched=(0,), dims=AFFINE_DIMS),
     # y (integer targets) and mask (boolean) get no gradient; the loss sums over the rows and
     # divides by N, so it is the mean of the rows' own losses (what the batch check expects).
     Layer("temporal_softmax_loss", reference.temporal_softmax_loss, _temporal_softmax_args,
-          batched=(0, 1, 2), dims=LOSS_DIMS, magnitudes=LARGE_SCORES),
+          batched=(0, 1, 2), dims=LOSS_DIMS, magnitudes=LARGE_SCORES,
+          mistakes=TEMPORAL_SOFTMAX_MISTAKES),
 )
