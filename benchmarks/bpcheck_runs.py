@@ -12,7 +12,7 @@ from pathlib import Path
 from benchmarks.counting import CallCounter, reference_calls
 from bpcheck import profiles
 from bpcheck.battery.checks import checks_for
-from bpcheck.cli.main import DEFAULT_EXAMPLES
+from bpcheck.profiles import DEFAULT_EXAMPLES
 from bpcheck.implementation import Implementation
 from bpcheck.layer import Layer
 from bpcheck.battery.checks import checks_available
@@ -31,7 +31,8 @@ class BpcheckResult:
     caught: bool
     #: function name -> its status ("passed", "failed", "warning", "missing", "error")
     statuses: dict[str, str] = field(default_factory=dict)
-    #: function name -> the failure message bpcheck prints (with its diagnosis), for failed ones
+    #: function name -> the message bpcheck prints (with its diagnosis), for failed functions and
+    #: warnings
     messages: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     forward_calls: int = 0
@@ -65,7 +66,8 @@ def verdict_on(impl: Implementation, layer: Layer, problems: dict[str, str] | No
     return BpcheckResult(
         caught=any(row.status in ("failed", "error") for row in rows),
         statuses={row.function: row.status for row in rows},
-        messages={row.function: row.message for row in rows if row.status in ("failed", "error")},
+        messages={row.function: row.message for row in rows
+                  if row.status in ("failed", "error", "warning")},
         seconds=seconds, forward_calls=counter.forward_calls(layer),
         backward_calls=counter.backward_calls(layer), reference_calls=sum(jax_calls.values()),
         examples=examples)

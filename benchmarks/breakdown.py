@@ -17,7 +17,7 @@ from dataclasses import replace
 
 from bpcheck import profiles
 from bpcheck.battery.checks import checks_for
-from bpcheck.cli.main import DEFAULT_EXAMPLES
+from bpcheck.profiles import DEFAULT_EXAMPLES
 
 
 def measure(max_examples: int = DEFAULT_EXAMPLES) -> dict:
@@ -32,10 +32,10 @@ def measure(max_examples: int = DEFAULT_EXAMPLES) -> dict:
     per_check: Counter = Counter()
 
     def timed(name, run):
-        def run_timed(layer, impl, example):
+        def run_timed(trial):
             started = time.perf_counter()
             try:
-                return run(layer, impl, example)
+                return run(trial)
             finally:
                 per_check[name] += time.perf_counter() - started
         return run_timed

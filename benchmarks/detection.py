@@ -4,7 +4,9 @@ Each peer checks one random shape (``draws.peer_example``) per trial, as its use
 ``trials`` times with seeds 0, 1, … (the same example for every peer in a trial), so a mistake
 that only some shapes reveal shows as k/K. bpcheck runs once with its defaults (profile ``dev``,
 100 examples, shrinking on), like ``bpcheck check FILE --only LAYER``. The correct ``manual/``
-layers are run through the same checkers, so that a false alarm shows too.
+layers are run through the same checkers, so that a false alarm shows too; so are the catalogue's
+conventions (``WARNS``, e.g. relu'(0) = 1): valid code, which bpcheck warns about and no checker
+may fail.
 """
 
 from __future__ import annotations
@@ -26,10 +28,11 @@ class DetectionRow:
     name: str  # the mistake's file stem, or "manual/<layer>" for a correct layer
     title: str
     layer: str
-    correct: bool  # True for manual/'s correct layer (any catch is a false alarm)
+    correct: bool  # True for manual/'s correct layer or a convention (a catch is a false alarm)
     peers: dict[str, list[PeerResult]] = field(default_factory=dict)
     bpcheck: BpcheckResult | None = None
-    diagnosed: bool | None = None  # bpcheck's message names the mistake (None for correct rows)
+    diagnosed: bool | None = None  # bpcheck's message names the mistake, or warns about the
+    # convention (None for manual/'s rows)
     only_broken: bool | None = None  # bpcheck flags no other function for a reason of its own
 
     def caught(self, checker: str) -> int:
@@ -65,12 +68,13 @@ def only_broken_flagged(mistake: Mistake, result: BpcheckResult) -> bool:
 def detect_mistake(mistake: Mistake, trials: int, max_examples: int | None = None) -> DetectionRow:
     layer = layer_named(mistake.layer)
     loaded = load(mistake.path)
-    row = DetectionRow(mistake.name, mistake.title, mistake.layer, correct=False)
+    row = DetectionRow(mistake.name, mistake.title, mistake.layer, correct=mistake.convention)
     row.peers = _peer_trials(layer, loaded.impl, trials)
     options = {} if max_examples is None else {"max_examples": max_examples}
     row.bpcheck = verdict_on_file(mistake.path, mistake.layer, **options)
     messages = " ".join(row.bpcheck.messages.get(f, "") for f in mistake.broken)
-    row.diagnosed = all(row.bpcheck.statuses.get(f) == "failed" for f in mistake.broken) and \
+    status = "warning" if mistake.convention else "failed"
+    row.diagnosed = all(row.bpcheck.statuses.get(f) == status for f in mistake.broken) and \
         mistake.diagnosed(messages)
     row.only_broken = only_broken_flagged(mistake, row.bpcheck)
     return row

@@ -33,8 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from class_fixtures import HOSTILE, submission  # noqa: E402
-
-MISTAKES = ROOT / "benchmarks" / "mistakes"
+from mistakes import catalogue  # noqa: E402
 
 
 def _grade(submissions: Path, out: Path, jobs: int, env: dict[str, str]) -> float:
@@ -61,7 +60,7 @@ def _correct_class(folder: Path, copies: int) -> Path:
 def _mixed_class(folder: Path, size: int) -> tuple[Path, dict[str, int]]:
     folder.mkdir()
     hostile = sorted(HOSTILE)[: size // 3]
-    mistakes = sorted(MISTAKES.glob("*.py"))[: size // 3]
+    mistakes = sorted(m.path for m in catalogue())[: size // 3]
     for name in hostile:
         submission(folder, f"hostile_{name}", HOSTILE[name][0])
     for path in mistakes:

@@ -40,7 +40,7 @@ def detection_table(rows: list[DetectionRow], trials: int) -> Table:
         cells = [_peer_cell(row, checker) for checker in PEERS]
         if row.correct:
             bp = "[green]ok[/]" if not row.bpcheck.caught else "[bold red]false alarm[/]"
-            named = "—"
+            named = {None: "—", True: "[green]warns[/]", False: "[red]no warning[/]"}[row.diagnosed]
         else:
             bp = "[green]caught[/]" if row.bpcheck.caught else "[bold red]MISSED[/]"
             named = ("[green]yes[/]" if row.diagnosed else "[red]no[/]") + (

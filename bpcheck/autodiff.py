@@ -140,22 +140,48 @@ def _unpadded(values: Any, shape: tuple[int, ...]) -> np.ndarray:
     return np.asarray(values)[:int(np.prod(shape))].reshape(shape)
 
 
+def _cotangent(dout: Any) -> Any:
+    """dout as float64 arrays, in the twin's output structure (a tuple for several outputs)."""
+    if dout is None:
+        return np.float64(1.0)
+    if isinstance(dout, tuple):
+        return tuple(np.asarray(d, dtype=np.float64) for d in dout)
+    return np.asarray(dout, dtype=np.float64)
+
+
+def _rows(values: Any, n: int) -> Any:
+    """The first n rows of an output (of each, for several)."""
+    if isinstance(values, (tuple, list)):
+        return tuple(np.asarray(v)[:n] for v in values)
+    return np.asarray(values)[:n]
+
+
+def _arrays(values: Any) -> Any:
+    if isinstance(values, (tuple, list)):
+        return tuple(np.asarray(v) for v in values)
+    return np.asarray(values)
+
+
 def reference_vjp(
-    layer: Layer, args: tuple[Any, ...], dout: np.ndarray | float | None
-) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
-    """The twin's output and ``jax.vjp`` of it against dout (1.0 for a loss)."""
-    cotangent = np.float64(1.0) if dout is None else np.asarray(dout, dtype=np.float64)
+    layer: Layer, args: tuple[Any, ...], dout: Any
+) -> tuple[Any, tuple[np.ndarray, ...]]:
+    """The twin's output and ``jax.vjp`` of it against dout (1.0 for a loss). Output and dout
+    share the twin's structure: an array, or a tuple with one array per output (``outputs``).
+    ``args`` are the twin's: a random layer's end with its observed choices."""
+    cotangent = _cotangent(dout)
     if layer.elementwise:  # padded entries have a zero dout: they change no gradient
         shape = np.shape(args[0])
         out, (dx,) = _vjp(layer, (_padded(args[0]), *args[1:]), _padded(cotangent))
         return _unpadded(out, shape), (_unpadded(dx, shape),)
     if layer.independent_rows:  # zero rows with a zero dout change no gradient
         padded, n, rows = _batch_padded(layer, args)
-        out, grads = _vjp(layer, padded, _padded_rows(cotangent, rows))
-        return np.asarray(out)[:n], tuple(np.asarray(g)[:n] if p in layer.batched else np.asarray(g)
-                                          for p, g in zip(layer.differentiable, grads))
+        cotangent = (tuple(_padded_rows(c, rows) for c in cotangent)
+                     if isinstance(cotangent, tuple) else _padded_rows(cotangent, rows))
+        out, grads = _vjp(layer, padded, cotangent)
+        return _rows(out, n), tuple(np.asarray(g)[:n] if p in layer.batched else np.asarray(g)
+                                    for p, g in zip(layer.differentiable, grads))
     out, grads = _vjp(layer, args, cotangent)
-    return np.asarray(out), tuple(np.asarray(g) for g in grads)
+    return _arrays(out), tuple(np.asarray(g) for g in grads)
 
 
 def _vjp(layer: Layer, args: tuple[Any, ...], cotangent: np.ndarray):
@@ -163,29 +189,17 @@ def _vjp(layer: Layer, args: tuple[Any, ...], cotangent: np.ndarray):
     return _program(layer, treedef, static, "vjp")(dynamic, cotangent)
 
 
-def expected(layer: Layer, example: Any) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
-    """``reference_vjp`` at an example's own arguments and dout, computed once per example (the
-    forward, vjp and finite-difference checks all need it) and read-only."""
-    cached = example.__dict__.get("_expected")
-    if cached is None:
-        out, grads = reference_vjp(layer, example.args, example.dout)
-        for array in (out, *grads):
-            array.flags.writeable = False
-        cached = (out, grads)
-        object.__setattr__(example, "_expected", cached)
-    return cached
-
-
-def reference_forward(layer: Layer, args: tuple[Any, ...]) -> np.ndarray:
-    """The twin's output alone (used when an implementation's own forward cannot be trusted)."""
+def reference_forward(layer: Layer, args: tuple[Any, ...]) -> Any:
+    """The twin's output alone (a tuple for several outputs)."""
     treedef, static, dynamic = _split(args)
-    return np.asarray(_program(layer, treedef, static, "forward")(dynamic))
+    return _arrays(_program(layer, treedef, static, "forward")(dynamic))
 
 
 def reference_forward_stacked(layer: Layer, args: tuple[Any, ...],
                               stacked: list[np.ndarray]) -> np.ndarray:
     """The twin's outputs at many points in one call: ``stacked[i]`` is (K, *shape of the i-th
-    differentiable argument), the other arguments are ``args``'; the result is (K, *out shape).
+    differentiable argument), the other arguments are ``args``'; the result is (K, *out shape)
+    (a tuple of those, for several outputs).
     One program per shape and K (finite differences keep K a function of the shape)."""
     if layer.elementwise:  # the points' entries, side by side, are one elementwise input
         (points,) = stacked
@@ -204,15 +218,19 @@ def reference_forward_stacked(layer: Layer, args: tuple[Any, ...],
                    if p in layer.batched else points
                    for p, points in zip(layer.differentiable, stacked)]
     treedef, static, dynamic = _split(args)
-    out = np.asarray(_program(layer, treedef, static, "stacked")(dynamic, stacked))[:k]
+    out = _program(layer, treedef, static, "stacked")(dynamic, stacked)
+    if isinstance(out, (tuple, list)):
+        return tuple(np.asarray(o)[:k] if n is None else np.asarray(o)[:k, :n] for o in out)
+    out = np.asarray(out)[:k]
     return out if n is None else out[:, :n]
 
 
 _SHAPES: dict[Hashable, tuple[int, ...]] = {}
 
 
-def output_shape(layer: Layer, args: tuple[Any, ...]) -> tuple[int, ...]:
-    """The twin's output shape, found by tracing (no compilation), cached per input shape."""
+def output_shape(layer: Layer, args: tuple[Any, ...]) -> Any:
+    """The twin's output shape (a tuple of shapes for several outputs), found by tracing (no
+    compilation), cached per input shape."""
     if layer.elementwise:
         return tuple(np.shape(args[0]))
     treedef, static, dynamic = _split(args)
@@ -220,6 +238,8 @@ def output_shape(layer: Layer, args: tuple[Any, ...]) -> tuple[int, ...]:
     shape = _SHAPES.get(key)
     if shape is None:
         program = _program(layer, treedef, static, "forward")
-        shape = tuple(jax.eval_shape(program, dynamic).shape)
+        traced = jax.eval_shape(program, dynamic)
+        shape = (tuple(tuple(t.shape) for t in traced) if isinstance(traced, (tuple, list))
+                 else tuple(traced.shape))
         _SHAPES[key] = shape
     return shape

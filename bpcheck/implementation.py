@@ -125,20 +125,31 @@ def as_array(value: Any, what: str) -> np.ndarray:
     return array
 
 
-def _pair(result: Any, name: str, first: str, second: str) -> tuple[Any, Any]:
-    if not isinstance(result, (tuple, list)) or len(result) != 2:
+def returned(layer: Layer, result: Any) -> tuple[tuple[Any, ...], Any]:
+    """A forward's return value split as the protocol defines it: a layer's ``(*outputs,
+    cache)`` into (outputs, cache), a loss's ``(loss, grads)`` into ((loss,), grads); an
+    ImplementationError naming what was expected otherwise."""
+    parts = ("loss", ", ".join(layer.grad_names)) if layer.is_loss else (*layer.outputs, "cache")
+    if not isinstance(result, (tuple, list)) or len(result) != len(parts):
         got = f"a {type(result).__name__} of length {len(result)}" if isinstance(
             result, (tuple, list)) else type(result).__name__
-        raise ImplementationError(f"{name} must return ({first}, {second}), got {got}")
-    return result[0], result[1]
+        raise ImplementationError(f"{layer.forward_name} must return ({', '.join(parts)}), "
+                                  f"got {got}")
+    return tuple(result[:-1]), result[-1]
 
 
-def forward(layer: Layer, impl: Implementation, args: tuple[Any, ...]) -> tuple[np.ndarray, Any]:
-    """``(out, cache)`` from ``<name>_forward``; for a loss, ``(loss, dx)`` from the loss."""
-    name = layer.forward_name
-    out, second = _pair(call(impl, name, *fresh(args)), name, *(
-        ("loss", ", ".join(layer.grad_names)) if layer.is_loss else ("out", "cache")))
-    return as_array(out, f"{name}'s {'loss' if layer.is_loss else 'out'}"), second
+def output_arrays(layer: Layer, outputs: tuple[Any, ...]) -> tuple[np.ndarray, ...]:
+    """The forward's outputs (the loss, for a loss) as float64 arrays, in the record's order."""
+    names = ("loss",) if layer.is_loss else layer.outputs
+    return tuple(as_array(o, f"{layer.forward_name}'s {n}") for o, n in zip(outputs, names))
+
+
+def forward(layer: Layer, impl: Implementation, args: tuple[Any, ...]
+            ) -> tuple[tuple[np.ndarray, ...], Any]:
+    """``(outputs, cache)`` from the forward, outputs as float64 arrays; for a loss,
+    ``((loss,), grads)``."""
+    outputs, second = returned(layer, call(impl, layer.forward_name, *fresh(args)))
+    return output_arrays(layer, outputs), second
 
 
 def grads_of(layer: Layer, result: Any) -> tuple[np.ndarray, ...]:
@@ -160,8 +171,25 @@ def _summary(result: Any) -> str:
     return type(result).__name__
 
 
-def backward(layer: Layer, impl: Implementation, dout: np.ndarray, cache: Any) -> tuple[np.ndarray, ...]:
-    return grads_of(layer, call(impl, layer.backward_name, dout, cache))
+def backward(layer: Layer, impl: Implementation, douts: tuple[np.ndarray, ...], cache: Any
+             ) -> tuple[np.ndarray, ...]:
+    """The backward on upstream gradients (one per output) and a cache, validated."""
+    return grads_of(layer, call(impl, layer.backward_name, *douts, cache))
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The implementation's forward and backward for one layer, validated, for a layer's own
+    properties (``layer.Property``) to call on arguments of their choosing."""
+
+    layer: Layer
+    impl: Implementation
+
+    def forward(self, *args: Any) -> tuple[tuple[np.ndarray, ...], Any]:
+        return forward(self.layer, self.impl, args)
+
+    def backward(self, douts: tuple[np.ndarray, ...], cache: Any) -> tuple[np.ndarray, ...]:
+        return backward(self.layer, self.impl, douts, cache)
 
 
 @dataclass(frozen=True)
@@ -176,68 +204,97 @@ class Audit:
 
 
 @dataclass(frozen=True)
+class Change:
+    """An argument the forward edited in place: its ``position``; for a dict, the keys it added
+    and the existing keys whose values changed or were removed (both empty for an edited
+    array)."""
+
+    position: int
+    added: tuple[str, ...] = ()
+    altered: tuple[str, ...] = ()
+
+
+def change(position: int, before: Any, after: Any) -> Change | None:
+    """How ``after`` differs from ``before`` (the same argument before and after a call)."""
+    if unchanged(before, after):
+        return None
+    if isinstance(before, dict) and isinstance(after, dict):
+        added = tuple(sorted(str(k) for k in after.keys() - before.keys()))
+        altered = tuple(sorted(str(k) for k in before.keys() & after.keys()
+                               if not unchanged(before[k], after[k])))
+        removed = tuple(sorted(str(k) for k in before.keys() - after.keys()))
+        return Change(position, added, tuple(sorted(altered + removed)))
+    return Change(position)
+
+
+@dataclass(frozen=True)
 class Evaluation:
     """What one forward call and the backward calls on its cache returned, not yet validated.
 
-    ``forward``: the forward's return value as it returned it ((out, cache), or (loss, grads) for
-    a loss; a remote forward's cache is None), or the ImplementationError it raised. ``changed``:
-    the positions of the arguments the forward edited in place. ``backwards``: one return value or
-    ImplementationError per dout (none for a loss, or when the forward gave no cache), each with
-    its ``Audit`` (a loss has one audit, of the gradients it returned).
+    ``forward``: the forward's return value as it returned it ((*outputs, cache), or (loss, grads)
+    for a loss; a remote forward's cache is None), or the ImplementationError it raised.
+    ``changed``: the arguments the forward edited in place. ``backwards``: one return value or
+    ImplementationError per set of upstream gradients (none for a loss, when the forward gave no
+    cache, or where the protocol defines no backward), each with its ``Audit`` (a loss has one
+    audit, of the gradients it returned).
     """
 
     forward: Any
-    changed: tuple[int, ...] = ()
+    changed: tuple[Change, ...] = ()
     backwards: tuple[Any, ...] = ()
     audits: tuple[Audit, ...] = ()
 
 
 def evaluations(
-    layer: Layer, impl: Implementation, requests: Sequence[tuple[tuple[Any, ...], Sequence[Any]]]
+    layer: Layer, impl: Implementation,
+    requests: Sequence[tuple[tuple[Any, ...], Sequence[tuple[np.ndarray, ...]]]],
 ) -> list[Evaluation]:
     """For each ``(args, douts)``: the forward on a copy of args, then (for a layer) the backward
-    on each dout, each on a copy of that forward's cache, the last on the cache itself; with what
-    each call edited in place or aliased. A remote implementation does them all in one round
-    trip."""
+    on each entry of douts (a tuple, one upstream gradient per output), each on a copy of that
+    forward's cache, the last on the cache itself; with what each call edited in place or
+    aliased. A remote implementation does them all in one round trip."""
     backward_name = None if layer.is_loss else layer.backward_name
     if impl.batched is not None:
         answer = impl.batched(layer.forward_name, backward_name,
-                              [(fresh(args), [fresh(d) for d in douts]) for args, douts in requests])
+                              [(fresh(args), [fresh(d) for d in douts]) for args, douts in requests],
+                              len(layer.outputs))
         if answer is not None:
             return answer
     return [_evaluate_here(layer, impl, args, douts) for args, douts in requests]
 
 
 def _evaluate_here(layer: Layer, impl: Implementation, args: tuple[Any, ...],
-                   douts: Sequence[Any]) -> Evaluation:
+                   douts: Sequence[tuple[np.ndarray, ...]]) -> Evaluation:
     given = fresh(args)
     try:
         raw = call(impl, layer.forward_name, *given)
     except ImplementationError as exc:
         return Evaluation(exc)
-    changed = tuple(p for p, (before, after) in enumerate(zip(args, given))
-                    if not unchanged(before, after))
-    if layer.is_loss or not isinstance(raw, (tuple, list)) or len(raw) != 2:
+    changed = tuple(c for p, (before, after) in enumerate(zip(args, given))
+                    if (c := change(p, before, after)) is not None)
+    k = len(layer.outputs)
+    if layer.is_loss or not isinstance(raw, (tuple, list)) or len(raw) != k + 1:
         return Evaluation(raw, changed, audits=(_aliases(raw, None, given),))
-    # The output as returned: a backward that edits its cache in place must not change the
-    # output judged when the two are one array (that edit is reported by its audit).
-    first = fresh(raw[0])
+    # The outputs as returned: a backward that edits its cache in place must not change the
+    # outputs judged when they are one array (that edit is reported by its audit).
+    firsts = tuple(fresh(o) for o in raw[:k])
+    cache_made = raw[k]
     backwards: list[Any] = []
     audits: list[Audit] = []
-    for k, dout in enumerate(douts):
-        cache = raw[1] if k == len(douts) - 1 else fresh(raw[1])
-        upstream, snapshot = fresh(dout), fresh(cache)
+    for j, upstream_given in enumerate(douts):
+        cache = cache_made if j == len(douts) - 1 else fresh(cache_made)
+        upstream, snapshot = fresh(tuple(upstream_given)), fresh(cache)
         try:
-            grads = call(impl, layer.backward_name, upstream, cache)
+            grads = call(impl, layer.backward_name, *upstream, cache)
         except ImplementationError as exc:
             backwards.append(exc)
             audits.append(Audit())
             continue
         backwards.append(grads)
         found = _aliases(grads, upstream, given)
-        audits.append(Audit(not unchanged(dout, upstream), not unchanged(snapshot, cache),
-                            found.aliases))
-    return Evaluation((first, raw[1]), changed, tuple(backwards), tuple(audits))
+        audits.append(Audit(not unchanged(tuple(upstream_given), upstream),
+                            not unchanged(snapshot, cache), found.aliases))
+    return Evaluation((*firsts, cache_made), changed, tuple(backwards), tuple(audits))
 
 
 def _aliases(grads: Any, upstream: Any, given: tuple[Any, ...]) -> Audit:
@@ -250,7 +307,7 @@ def _aliases(grads: Any, upstream: Any, given: tuple[Any, ...]) -> Audit:
     for i, grad in enumerate(grads):
         if not isinstance(grad, np.ndarray):
             continue
-        if upstream is not None and np.shares_memory(grad, upstream):
+        if upstream is not None and any(np.shares_memory(grad, d) for d in upstream):
             found.append((i, "dout"))
             continue
         for position, arg in enumerate(given):
@@ -289,25 +346,27 @@ def arrays_in(value: Any):
             yield from arrays_in(item)
 
 
-def forward_result(layer: Layer, evaluation: Evaluation) -> tuple[Any, Any]:
-    """The forward's pair, as returned; ImplementationError if it raised or is not a pair."""
+def forward_result(layer: Layer, evaluation: Evaluation) -> tuple[tuple[Any, ...], Any]:
+    """The forward's (outputs, second) as returned (see ``returned``); ImplementationError if it
+    raised or returned something else."""
     if isinstance(evaluation.forward, ImplementationError):
         raise evaluation.forward
-    return _pair(evaluation.forward, layer.forward_name, *(
-        ("loss", ", ".join(layer.grad_names)) if layer.is_loss else ("out", "cache")))
+    return returned(layer, evaluation.forward)
 
 
-def output_of(layer: Layer, evaluation: Evaluation) -> np.ndarray:
-    """The forward's output (the loss, for a loss) as a float64 array."""
-    out, _ = forward_result(layer, evaluation)
-    return as_array(out, f"{layer.forward_name}'s {'loss' if layer.is_loss else 'out'}")
+def outputs_of(layer: Layer, evaluation: Evaluation) -> tuple[np.ndarray, ...]:
+    """The forward's outputs (the loss, for a loss) as float64 arrays."""
+    outputs, _ = forward_result(layer, evaluation)
+    return output_arrays(layer, outputs)
 
 
 def backward_result(layer: Layer, evaluation: Evaluation, k: int = 0) -> Any:
-    """What the backward returned for the k-th dout (a loss's own gradients), as returned."""
+    """What the backward returned for the k-th douts (a loss's own gradients), as returned."""
     _, second = forward_result(layer, evaluation)
     if layer.is_loss:
         return second
+    if k >= len(evaluation.backwards):
+        raise ImplementationError(f"{layer.backward_name} was not called (no cache)")
     raw = evaluation.backwards[k]
     if isinstance(raw, ImplementationError):
         raise raw
@@ -315,13 +374,17 @@ def backward_result(layer: Layer, evaluation: Evaluation, k: int = 0) -> Any:
 
 
 def gradients_of(layer: Layer, evaluation: Evaluation, k: int = 0) -> tuple[np.ndarray, ...]:
-    """The gradients for the k-th dout, one float64 array per differentiable argument."""
+    """The gradients for the k-th douts, one float64 array per differentiable argument."""
     return grads_of(layer, backward_result(layer, evaluation, k))
 
 
 def evaluate(
-    layer: Layer, impl: Implementation, args: tuple[Any, ...], dout: np.ndarray | None
-) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
-    """The implementation's output and gradients for one example (forward then backward)."""
-    (evaluation,) = evaluations(layer, impl, [(args, [] if layer.is_loss else [dout])])
-    return output_of(layer, evaluation), gradients_of(layer, evaluation)
+    layer: Layer, impl: Implementation, args: tuple[Any, ...], dout: Any
+) -> tuple[Any, tuple[np.ndarray, ...]]:
+    """The implementation's output and gradients for one example (forward then backward on
+    dout). Output and dout have the twin's structure, as in ``autodiff.reference_vjp``: an
+    array, or a tuple with one array per output; dout is None for a loss."""
+    douts = [] if layer.is_loss else [dout if isinstance(dout, tuple) else (dout,)]
+    (evaluation,) = evaluations(layer, impl, [(args, douts)])
+    outputs = outputs_of(layer, evaluation)
+    return (outputs[0] if len(outputs) == 1 else outputs), gradients_of(layer, evaluation)

@@ -1,6 +1,6 @@
 """Load a user's layers.py: its protocol functions in place of manual's, and any layers it adds.
 
-This is the one loader for user code (``bpcheck check FILE``, ``pytest --impl FILE``). Every way a
+This is the one loader for user code (``bpcheck check FILE``, ``pytest --bpcheck-impl FILE``). Every way a
 file can be broken — missing, not Python, a syntax error, a missing import, an exception or
 ``sys.exit`` at import, a function with the wrong number of arguments — becomes a ``LoadError``
 or a per-function problem with one sentence naming the file, the line and the cause.
@@ -9,7 +9,8 @@ A file may also bring a layer that is not in the protocol: next to ``<name>_forw
 ``<name>_backward`` (or a ``<name>_loss``) it defines the JAX twin ``<name>_reference`` (same
 arguments as the forward) and, when the layer takes more than one array, ``<name>_sample(dims,
 values)`` returning the forward's arguments; ``<name>_domain`` (a dict of Layer fields:
-differentiable, batched, kinks, magnitudes, mutable) says the rest. See README, "Check your own
+differentiable, batched, kinks, magnitudes, writes, outputs, dims, names, backward_in, observed,
+properties, tolerance) says the rest. See README, "Check your own
 layers.py".
 """
 
@@ -32,7 +33,8 @@ from bpcheck.registry import REGISTRY
 from bpcheck.sampling import Dims, Values
 
 REFERENCE_SUFFIX = "_reference"
-DOMAIN_FIELDS = ("differentiable", "batched", "kinks", "magnitudes", "mutable")
+DOMAIN_FIELDS = ("differentiable", "batched", "kinks", "magnitudes", "writes", "outputs",
+                 "dims", "names", "backward_in", "observed", "properties", "tolerance")
 
 
 class LoadError(Exception):
@@ -84,7 +86,9 @@ def _import(path: Path) -> ModuleType:
     return module
 
 
-def _one_array_sample(dims: Dims, values: Values) -> tuple[Any, ...]:
+def one_array_sample(dims: Dims, values: Values) -> tuple[Any, ...]:
+    """The default sampler of a one-argument layer: x of shape (N, *trailing), as for an
+    activation."""
     return (values.real((dims.n, *dims.trailing)),)
 
 
@@ -110,7 +114,7 @@ def _own_layers(module: ModuleType, path: Path) -> list[Layer]:
                 raise LoadError(
                     f"{path}: {attribute} takes {len(required)} arguments; define "
                     f"{name}_sample(dims, values) returning them (see README)")
-            sample = _one_array_sample
+            sample = one_array_sample
         try:
             layers.append(Layer(name, reference, sample, **domain))
         except (RegistryError, TypeError) as exc:
@@ -135,7 +139,7 @@ def protocol_problems(impl: Implementation, layers: tuple[Layer, ...]) -> dict[s
     for layer in layers:
         calls = {layer.forward_name: layer.arg_names}
         if not layer.is_loss:
-            calls[layer.backward_name] = ("dout", "cache")
+            calls[layer.backward_name] = (*layer.dout_names, "cache")
         for name, argument_names in calls.items():
             function = impl.functions.get(name)
             if function is not None:

@@ -13,6 +13,9 @@ import os
 from hypothesis import HealthCheck, Phase, settings
 
 EXAMPLES = {"dev": 50, "ci": 50, "thorough": 1000}
+#: Examples per layer that ``bpcheck check`` and the Python API draw, each through every check
+#: (the pytest suite draws the profile's ``EXAMPLES``; grading its rubric's).
+DEFAULT_EXAMPLES = 100
 
 # No "explain" phase: after shrinking it replays the failing example hundreds of times to annotate
 # which parts matter (seconds per failure); bpcheck's own report already names the example, the

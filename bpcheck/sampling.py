@@ -60,11 +60,38 @@ class Dims:
     split: bool
 
 
+class Sizes(dict):
+    """A layer's own dimensions (a conv layer's N, C, H, W, F, HH, stride, pad …), drawn by its
+    record's ``dims`` strategy: a dict whose keys read as attributes (``sizes.n``), printed so
+    that a repro line rebuilds it."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(tuple(sorted(self.items())))
+
+    def __repr__(self) -> str:
+        return f"Sizes({', '.join(f'{k}={v!r}' for k, v in self.items())})"
+
+
+def sizes(**pools: Any) -> st.SearchStrategy[Sizes]:
+    """``Sizes`` with each entry drawn from its pool (a tuple of values, or a strategy)."""
+    return st.fixed_dictionaries({
+        name: pool if isinstance(pool, st.SearchStrategy) else st.sampled_from(pool)
+        for name, pool in pools.items()
+    }).map(lambda drawn: Sizes(**drawn))
+
+
 @dataclass(frozen=True)
 class Draw:
-    """Everything needed to rebuild an example exactly: dims, value style, seed and tier."""
+    """Everything needed to rebuild an example exactly: dims (``Dims``, or a layer's own
+    ``Sizes``), value style, seed and tier."""
 
-    dims: Dims
+    dims: Any
     scale: float
     zeros: bool
     seed: int
@@ -162,13 +189,13 @@ def dimensions(
     )
 
 
-def draws(*, magnitudes: tuple[float, ...] = (1.0,), tier: str = "float64"
-          ) -> st.SearchStrategy[Draw]:
+def draws(*, magnitudes: tuple[float, ...] = (1.0,), tier: str = "float64",
+          dims: st.SearchStrategy[Any] | None = None) -> st.SearchStrategy[Draw]:
     """Dimensions, a magnitude from ``magnitudes``, whether to plant exact zeros, and a seed;
     ``tier`` is fixed (the float32 tier draws the same choices as the float64 one)."""
     return st.builds(
         Draw,
-        dims=dimensions(),
+        dims=dims if dims is not None else dimensions(),
         scale=st.sampled_from(magnitudes),
         zeros=st.booleans(),
         seed=st.integers(0, 2**32 - 1),

@@ -14,10 +14,11 @@ What changes in the float32 tier (and nowhere else):
 * values: a nearly-constant batch wobbles by 1e-1 with an exact spread, not 1e-4 (see
   ``sampling.NEARLY_CONSTANT``); the magnitudes are the float64 tier's, ±1e4 included;
 * gradients may be float32 or float64 arrays (``GRADIENT_DTYPES``);
-* finite differences do not run (``battery.checks.checks_in_tier``): a float32 computation cannot be differenced
-  at a float64 step, and the float64 tier already proves each derivation against finite
-  differences; the float32 tier asks only whether a derivation, computed in single precision,
-  agrees with the exact VJP at single precision.
+* finite differences do not run (their record, ``battery.checks.BATTERY``, says which tiers each
+  check runs in): a float32 computation cannot be differenced at a float64 step, and the float64
+  tier already proves each derivation against finite differences; the float32 tier asks only
+  whether a derivation, computed in single precision, agrees with the exact VJP at single
+  precision.
 """
 
 from __future__ import annotations
@@ -33,8 +34,6 @@ DTYPES = {"float64": np.float64, "float32": np.float32}
 #: Gradient dtypes the ``shapes`` check accepts in each tier. In the float32 tier a float64
 #: gradient is fine too (a float64 constant upcasts an expression; the values are still judged).
 GRADIENT_DTYPES = {"float64": (np.float64,), "float32": (np.float32, np.float64)}
-#: Checks that do not run in a tier (see the module's docstring for why).
-NOT_IN_TIER = {"float64": (), "float32": ("finite_differences",)}
 
 
 def check_tier(tier: str) -> str:

@@ -1,10 +1,12 @@
-"""A cs231n-style layers.py with three classic mistakes, and one layer of its own.
+"""A cs231n-style layers.py with two classic mistakes, a convention and one layer of its own.
 
     bpcheck check examples/buggy_layers.py
 
-affine_backward averages db over the batch, relu_backward uses relu'(0) = 1, softmax_loss forgets
-to subtract the max before exponentiating; `swish` is not in the protocol, so the file brings its
-JAX twin (`swish_reference`) next to it.
+affine_backward averages db over the batch, softmax_loss forgets to subtract the max before
+exponentiating, relu_backward uses relu'(0) = 1 (a warning: JAX takes 0); `swish` is not in the
+protocol, so the file brings its JAX twin (`swish_reference`) next to it. The three protocol
+layers are copied from the catalogue: mistakes/affine_db_mean.py, mistakes/relu_derivative_1_at_0.py
+and mistakes/softmax_loss_no_max_shift.py (tests/test_catalogue.py keeps the copies equal).
 """
 
 import jax.numpy as jnp

@@ -5,6 +5,7 @@ Broadcasting hides it in `b -= lr * db` for one step, then b itself becomes (1, 
 
 LAYER = "affine"
 BROKEN = ("affine_backward",)
+CATCHES = ("shapes", "vjp", "finite_differences")
 DIAGNOSIS = "kept a dimension"
 
 

@@ -5,6 +5,7 @@ dout: (N, M); db: (M,). Right at N = 1, N times too small otherwise.
 
 LAYER = "affine"
 BROKEN = ("affine_backward",)
+CATCHES = ("vjp", "finite_differences", "batch")
 DIAGNOSIS = "mean over the batch"
 
 
@@ -17,5 +18,5 @@ def affine_backward(dout, cache):
     x, w = cache
     dx = (dout @ w.T).reshape(x.shape)
     dw = x.reshape(x.shape[0], -1).T @ dout
-    db = dout.mean(axis=0)  # mistake: dout.sum(axis=0)
+    db = dout.mean(axis=0)  # mistake: the bias gradient sums over the batch
     return dx, dw, db

@@ -6,6 +6,7 @@ The product is (M, D); reshaping it to (D, M) gives the right shape and scramble
 
 LAYER = "affine"
 BROKEN = ("affine_backward",)
+CATCHES = ("vjp", "finite_differences")
 DIAGNOSIS = "transposed"
 
 

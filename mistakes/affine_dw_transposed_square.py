@@ -7,6 +7,7 @@ the transpose of the right values when D = M.
 
 LAYER = "affine"
 BROKEN = ("affine_backward",)
+CATCHES = ("shapes", "vjp", "finite_differences")
 DIAGNOSIS = "transposed"
 
 

@@ -5,6 +5,7 @@ Invisible when x is already 2-D; the cs231n affine layer takes image-shaped x.
 
 LAYER = "affine"
 BROKEN = ("affine_backward",)
+CATCHES = ("shapes", "vjp", "finite_differences")
 DIAGNOSIS = "dx has shape"
 
 

@@ -8,6 +8,7 @@ import numpy as np
 
 LAYER = "elu"
 BROKEN = ("elu_forward",)
+CATCHES = ("forward",)
 DIAGNOSIS = "overflow"
 
 

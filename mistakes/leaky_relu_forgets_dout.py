@@ -5,6 +5,7 @@ import numpy as np
 
 LAYER = "leaky_relu"
 BROKEN = ("leaky_relu_backward",)
+CATCHES = ("vjp", "finite_differences", "linearity")
 DIAGNOSIS = "upstream gradient"
 
 

@@ -5,6 +5,7 @@ x, y: (N, D); loss = (1/N) sum ||x_i - y_i||^2; dx: (N, D), half the right value
 
 LAYER = "mse_loss"
 BROKEN = ("mse_loss",)
+CATCHES = ("vjp", "finite_differences")
 DIAGNOSIS = "missing factor 2"
 
 

@@ -6,6 +6,7 @@ x, y: (N, D); dx: (N, D).
 
 LAYER = "mse_loss"
 BROKEN = ("mse_loss",)
+CATCHES = ("vjp", "finite_differences")
 DIAGNOSIS = "wrong sign"
 
 

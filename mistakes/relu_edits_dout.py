@@ -8,6 +8,7 @@ import numpy as np
 
 LAYER = "relu"
 BROKEN = ("relu_backward",)
+CATCHES = ("no_mutation",)
 DIAGNOSIS = ("modified dout", "shares memory with dout")
 
 

@@ -7,6 +7,7 @@ import numpy as np
 
 LAYER = "relu"
 BROKEN = ("relu_forward",)
+CATCHES = ("no_mutation",)
 DIAGNOSIS = "modified its argument x in place"
 
 

@@ -5,6 +5,7 @@ import numpy as np
 
 LAYER = "sigmoid"
 BROKEN = ("sigmoid_backward",)
+CATCHES = ("no_mutation",)
 DIAGNOSIS = "modified the cache"
 
 

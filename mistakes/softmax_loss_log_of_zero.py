@@ -8,6 +8,7 @@ import numpy as np
 
 LAYER = "softmax_loss"
 BROKEN = ("softmax_loss",)
+CATCHES = ("forward", "vjp")
 DIAGNOSIS = "log(0)"
 
 

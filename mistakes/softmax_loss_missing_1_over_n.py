@@ -7,6 +7,7 @@ import numpy as np
 
 LAYER = "softmax_loss"
 BROKEN = ("softmax_loss",)
+CATCHES = ("vjp", "finite_differences", "batch")
 DIAGNOSIS = "missing 1/n"
 
 

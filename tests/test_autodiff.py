@@ -9,11 +9,13 @@ import dataclasses
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bpcheck import autodiff
 from bpcheck.layer import RegistryError
 from bpcheck.registry import REGISTRY, layer_named
-from bpcheck.sampling import Dims, Draw
+from bpcheck.sampling import Dims, Draw, Sizes
 from bpcheck.battery.example import build_example
 
 ELEMENTWISE = [layer for layer in REGISTRY if layer.elementwise]
@@ -67,15 +69,22 @@ def test_the_row_independent_layers_include_the_protocol_ones():
 
 @pytest.mark.parametrize("layer", ROW_INDEPENDENT, ids=lambda layer: layer.name)
 @pytest.mark.parametrize("n, split", [(1, False), (5, True), (9, False)])
-def test_row_padded_reference_equals_the_plain_one(layer, n, split):
-    ex = build_example(layer, Draw(Dims(n, 4, 3, 4, (), split), 1.0, False, 13))
+@settings(max_examples=3, derandomize=True, deadline=None)
+@given(data=st.data())
+def test_row_padded_reference_equals_the_plain_one(layer, n, split, data):
+    # A layer with its own dimensions (Sizes) draws them, with the batch size set to n.
+    dims = (Dims(n, 4, 3, 4, (), split) if layer.dims is None else
+            Sizes({**data.draw(layer.dims, label="dims"), "n": n}))
+    ex = build_example(layer, Draw(dims, 1.0, False, 13))
     plain = dataclasses.replace(layer, batched=())  # a record whose rows are coupled: no padding
     found, expected = (autodiff.reference_vjp(r, ex.args, ex.dout) for r in (layer, plain))
-    assert found[0].shape == expected[0].shape
-    np.testing.assert_allclose(found[0], expected[0], rtol=1e-13, atol=1e-15)
-    for grad, ref in zip(found[1], expected[1]):
-        assert grad.shape == ref.shape
-        np.testing.assert_allclose(grad, ref, rtol=1e-13, atol=1e-15)
+    outputs = (lambda out: out if isinstance(out, tuple) else (out,))  # one array per output
+    for value, ref in [*zip(outputs(found[0]), outputs(expected[0])), *zip(found[1], expected[1])]:
+        assert value.shape == ref.shape
+        # Equal up to the order of a sum over rows (XLA may block 8 padded rows unlike 5 plain
+        # ones: seen 2e-15 on an entry of 1e-4 in rnn_step's dWx, whose max-norm is 0.85).
+        scale = float(np.max(np.abs(ref), initial=0.0))
+        np.testing.assert_allclose(value, ref, rtol=1e-13, atol=1e-15 + 1e-13 * scale)
 
 
 def test_an_elementwise_record_differentiates_its_first_argument_only():

@@ -1,6 +1,7 @@
 """The benchmarks' own promises: every catalogue mistake is caught by bpcheck with the right
-diagnosis, on the broken function only; the cs231n-style peer can fail; the compile log and the
-flop count are read right. Short fixed runs (derandomized, no shrinking)."""
+diagnosis, on the broken function only (a convention is warned about, not failed); the grading
+benchmark's mixed class holds catalogue files; the cs231n-style peer can fail; the compile log and
+the flop count are read right. Short fixed runs (derandomized, no shrinking)."""
 
 import numpy as np
 import pytest
@@ -19,25 +20,40 @@ from bpcheck.registry import layer_named
 #: first, and a third of the draws have large magnitudes).
 EXAMPLES = 30
 MISTAKES = catalogue()
+#: Mistakes that bpcheck catches on the right function (tests/test_checker.py) but does not yet
+#: name, as strict xfails: naming one without removing it here fails. Empty since the conv and rnn
+#: families' 20 got their diagnoses (issues 15 and 16, item "Diagnosis": ``Layer.mistakes``).
+NOT_YET_NAMED: set[str] = set()
 
 
-def test_the_catalogue_is_complete():
-    assert len(MISTAKES) >= 20
-    for mistake in MISTAKES:
-        layer = layer_named(mistake.layer)
-        assert set(mistake.broken) <= set(layer.functions), mistake.name
-        assert mistake.title and mistake.diagnosis, mistake.name
+def _named(mistake):
+    marks = [pytest.mark.xdist_group(name=mistake.layer)]
+    if mistake.name in NOT_YET_NAMED:
+        marks.append(pytest.mark.xfail(strict=True, reason="caught, but its diagnosis is not "
+                                                           "wired yet"))
+    return pytest.param(mistake, id=mistake.name, marks=marks)
 
 
-@pytest.mark.parametrize("mistake", [
-    pytest.param(m, id=m.name, marks=pytest.mark.xdist_group(name=m.layer)) for m in MISTAKES])
+@pytest.mark.parametrize("mistake", [_named(m) for m in MISTAKES])
 def test_bpcheck_names_every_catalogue_mistake(mistake):
     result = verdict_on_file(mistake.path, mistake.layer, max_examples=EXAMPLES, shrink=False,
                              derandomize=True)
+    expected = "warning" if mistake.convention else "failed"
     for function in mistake.broken:
-        assert result.statuses[function] == "failed", (function, result.statuses)
+        assert result.statuses[function] == expected, (function, result.statuses)
         assert mistake.diagnosed(result.messages[function]), result.messages[function]
     assert only_broken_flagged(mistake, result), result.statuses
+
+
+def test_the_grading_benchmarks_mixed_class_holds_catalogue_files(tmp_path):
+    """A third of the class are single-mistake files of the catalogue (the benchmark once read a
+    folder that had moved, and graded a class without any)."""
+    from benchmarks.grading import _mixed_class
+
+    folder, counts = _mixed_class(tmp_path / "class", 12)
+    assert counts["single-mistake files"] == 4
+    copied = sorted(p.name for p in folder.glob("mistake_*.py"))
+    assert copied == [f"mistake_{m.path.name}" for m in sorted(MISTAKES, key=lambda m: m.path)[:4]]
 
 
 def _relu(dx_factor):

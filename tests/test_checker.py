@@ -1,41 +1,72 @@
-"""The checker itself: each planted mistake is caught by the checks that exist to catch it,
-and the report names the function, the check and a reproducible example."""
+"""The checker itself: each mistake of the catalogue (``mistakes/``) is caught by every check its
+``CATCHES`` names, on one of its ``BROKEN`` functions, with a line that reproduces the example; a
+convention (``WARNS``) is warned about by its checks and failed by none.
+
+Each check runs alone, as a student's code would meet it, over a few derandomized examples
+(reproducible: the same draws on every run).
+"""
 
 import pytest
 
 from bpcheck.battery.checks import check_named
-from bpcheck.registry import layer_named
 from bpcheck.battery.runner import run_check
+from bpcheck.registry import layer_named
+from mistakes import catalogue, named
 
-from planted import PLANTED
+#: Examples allowed to find a mistake. Derandomized, every check of every CATCHES fails within
+#: its first 14 examples (batchnorm_edits_cache: the first train-mode examples with N > 1); the
+#: bound only keeps a regression from hanging the suite.
+BUDGET = 60
 
-#: Examples allowed to find a planted mistake. Hypothesis finds each within a handful; the bound
-#: only keeps a regression from hanging the suite.
-BUDGET = 200
-
-CASES = [
-    pytest.param(bug, check, id=f"{bug.layer}: {bug.name} -> {check}",
-                 marks=pytest.mark.xdist_group(name=bug.layer))
-    for bug in PLANTED
-    for check in bug.catches
-]
+CATALOGUE = catalogue()
 
 
-@pytest.mark.parametrize("bug, check", CASES)
-def test_planted_mistake_is_caught(bug, check, impl):
-    layer = layer_named(bug.layer)
-    run = run_check(layer, impl.replace(**bug.functions), check_named(check), max_examples=BUDGET,
-                    shrink=False)
+def _cases(field: str) -> list:
+    return [pytest.param(m, check, id=f"{m.name} -> {check}",
+                         marks=pytest.mark.xdist_group(name=m.layer))
+            for m in CATALOGUE for check in getattr(m, field)]
+
+
+def run_alone(mistake, check: str, impl, budget: int = BUDGET):
+    """``check`` alone on the mistake's functions planted into ``impl`` (manual/)."""
+    return run_check(layer_named(mistake.layer), impl.replace(**mistake.functions()),
+                     check_named(check), max_examples=budget, derandomize=True, shrink=False)
+
+
+def assert_caught(mistake, check: str, impl, budget: int = BUDGET) -> None:
+    run = run_alone(mistake, check, impl, budget)
     assert run.failure is not None, (
-        f"{check} did not catch {bug.name!r} in {run.passed} examples")
+        f"{check} did not catch {mistake.name} in {run.passed} examples (its CATCHES says it must)")
     report = run.failure.report()
-    assert run.failure.function in bug.functions, report
+    assert run.failure.function in mistake.broken, report
     assert "reproduce: bpcheck.rebuild(" in report
 
 
+@pytest.mark.parametrize("mistake, check", _cases("catches"))
+def test_catalogue_mistake_is_caught(mistake, check, impl):
+    assert_caught(mistake, check, impl)
+
+
+@pytest.mark.parametrize("mistake, check", _cases("warns"))
+def test_catalogue_convention_is_warned_about_not_failed(mistake, check, impl):
+    run = run_alone(mistake, check, impl)
+    assert run.failure is None, run.failure.report()
+    assert run.warnings > 0, f"{check} did not warn about {mistake.name} in {run.passed} examples"
+    assert run.warning.function in mistake.broken and mistake.diagnosed(run.warning.message), (
+        run.warning.message)
+
+
+def test_a_wrong_catches_entry_fails_the_test(impl):
+    """The test above can fail: relu_edits_dout returns the right values, so ``vjp`` cannot be
+    among the checks that catch it."""
+    with pytest.raises(AssertionError, match="vjp did not catch relu_edits_dout"):
+        assert_caught(named("relu_edits_dout"), "vjp", impl, budget=10)
+
+
 def test_failure_shrinks_to_the_smallest_example(impl):
-    """The squeeze bug only bites at batch size 1: hypothesis must shrink to N = 1."""
-    bug = next(b for b in PLANTED if b.name == "a squeeze that breaks N = 1")
-    run = run_check(layer_named("affine"), impl.replace(**bug.functions), check_named("shapes"))
+    """The squeeze only bites at batch size 1: hypothesis must shrink to N = 1."""
+    mistake = named("affine_db_squeeze_batch1")
+    run = run_check(layer_named("affine"), impl.replace(**mistake.functions()),
+                    check_named("shapes"))
     example = run.failure.example
     assert example.args[0].shape[0] == 1 and example.draw.seed == 0, run.failure.report()

@@ -13,7 +13,6 @@ import pytest
 
 import bpcheck  # noqa: F401  (for the reproduce lines evaluated below)
 import manual
-import planted
 from bpcheck import autodiff
 from bpcheck.battery.checks import check_named
 from bpcheck.cli.main import main
@@ -22,8 +21,9 @@ from bpcheck.registry import REGISTRY, layer_named
 from bpcheck.battery.runner import run_check, run_checks
 from bpcheck.sampling import Dims, Draw
 from bpcheck.battery.example import build_example
+from mistakes import named
 
-#: Examples per layer: the tier's own property suite is ``pytest --tier float32``; here a few
+#: Examples per layer: the tier's own property suite is ``pytest --bpcheck-tier float32``; here a few
 #: derandomized ones per layer show that nothing in the tier rejects correct code.
 EXAMPLES = 12
 
@@ -95,11 +95,11 @@ def test_the_float32_tier_reuses_the_float64_programs():
     layer = layer_named("layernorm")
     dims = Dims(n=5, d=4, m=1, c=1, trailing=(), split=False)
     ex64 = build_example(layer, Draw(dims, 1.0, False, 2))
-    autodiff.expected(layer, ex64)
+    autodiff.reference_vjp(layer, ex64.args, ex64.dout)
     autodiff.reference_forward(layer, ex64.args)
     before = (len(autodiff._PROGRAMS), sum(p._cache_size() for p in autodiff._PROGRAMS.values()))
     ex32 = build_example(layer, Draw(dims, 1.0, False, 2, tier="float32"))
-    out, grads = autodiff.expected(layer, ex32)
+    out, grads = autodiff.reference_vjp(layer, ex32.args, ex32.dout)
     autodiff.reference_forward(layer, ex32.args)
     after = (len(autodiff._PROGRAMS), sum(p._cache_size() for p in autodiff._PROGRAMS.values()))
     assert after == before
@@ -164,8 +164,8 @@ def test_float32_arithmetic_fails_float64_as_a_precision_loss_and_passes_float32
 @pytest.mark.parametrize("tier", ["float64", "float32"])
 @pytest.mark.parametrize("functions, diagnosis", [
     ({"affine_backward": affine_backward_dx_twice}, "dx is 2 times too large"),
-    ({"affine_backward": planted.affine_backward_transposed_dw}, "dw is transposed"),
-    ({"mse_loss": planted.mse_loss_without_2}, "dx is half the correct value"),
+    (named("affine_dw_transposed_reshaped").functions(), "dw is transposed"),
+    (named("mse_loss_missing_2").functions(), "dx is half the correct value"),
 ], ids=["dx times 2", "transposed dw", "mse without 2"])
 def test_a_wrong_derivation_fails_both_tiers(functions, diagnosis, tier, impl):
     layer = "mse_loss" if "mse_loss" in functions else "affine"

@@ -18,6 +18,7 @@ import pytest
 
 import manual
 from bpcheck.battery.checks import check_named
+from bpcheck.battery.trial import Trial
 from bpcheck.registry import layer_named
 from bpcheck.battery.runner import run_check
 from bpcheck.sampling import Dims, Draw
@@ -69,7 +70,7 @@ def example(name: str, d: int, m: int, seed: int = 3, n: int = 5, c: int = 3):
 
 def judge(name: str, impl, wrong, ex):
     """The vjp check's finding for ``wrong`` planted as ``name`` on one example."""
-    return VJP(layer_named(name), impl.replace(**{name: wrong}), ex)
+    return VJP(Trial(layer_named(name), impl.replace(**{name: wrong}), ex))
 
 
 def hunt(name: str, impl, wrong, shrink: bool = False):

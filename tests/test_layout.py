@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import manual
-from bpcheck.layer import Layer, RegistryError
+from bpcheck.layer import KnownMistake, Layer, RegistryError
 from bpcheck.registry import REGISTRY
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,6 +73,27 @@ def test_malformed_records_are_rejected(fields, problem):
         Layer(**record)
 
 
+@pytest.mark.parametrize("mistakes, problem", [
+    ([KnownMistake("twice", twin=lambda x: 4.0 * x)], "tuple"),
+    (("a string",), "KnownMistake records"),
+    ((KnownMistake(" ", twin=lambda x: 4.0 * x),), "needs a diagnosis"),
+    ((KnownMistake("neither"),), "exactly one of twin and shapes"),
+    ((KnownMistake("both", twin=lambda x: x, shapes=lambda x: {}),), "exactly one"),
+    ((KnownMistake("other arguments", twin=lambda y, z: y),), "the twin's arguments"),
+    ((KnownMistake("not callable", shapes={"dx": (1,)}),), "shapes must be a function"),
+    ((KnownMistake("not random", twin=lambda x: x, reads=lambda *a: None),), "random layer"),
+])
+def test_malformed_known_mistakes_are_rejected(mistakes, problem):
+    with pytest.raises(RegistryError, match=problem):
+        Layer("scaled", lambda x: 2.0 * x, _sample, mistakes=mistakes)
+
+
+def test_a_known_mistake_takes_the_twins_arguments():
+    layer = Layer("scaled", lambda x: 2.0 * x, _sample,
+                  mistakes=(KnownMistake("twice as large", twin=lambda x: 4.0 * x),))
+    assert layer.with_twin(layer.mistakes[0].twin).mistakes == ()
+
+
 def test_a_loss_may_have_several_gradients():
     record = Layer("pair_loss", lambda x, w, y: (x * w).sum(), _sample, differentiable=(0, 1))
     assert record.grad_names == ("dx", "dw") and record.functions == ("pair_loss",)
@@ -105,7 +126,7 @@ def test_ci_runs_the_readme_test_command():
 
 #: bpcheck's layers, lowest first: a module imports from its own layer or below, never above.
 LAYERS = (
-    ("leaves", ("jaxsetup", "profiles", "tolerances", "tiers", "finite_diff", "kinks")),
+    ("leaves", ("jaxsetup", "profiles", "tolerances", "tiers", "finite_diff", "kinks", "outcomes")),
     ("sampling", ("sampling",)),
     ("record", ("layer",)),
     ("sides", ("autodiff", "implementation")),

@@ -1,4 +1,4 @@
-"""`bpcheck check FILE` and `pytest --impl FILE`: loading a user's file, verdicts, exit status,
+"""`bpcheck check FILE` and `pytest --bpcheck-impl FILE`: loading a user's file, verdicts, exit status,
 and one clear sentence for every way a plug-in can be broken."""
 
 import json
@@ -154,7 +154,7 @@ def test_a_new_layer_with_several_arguments_needs_a_sampler(tmp_path):
 def test_pytest_impl_runs_the_suite_on_a_file(tmp_path):
     wrong = _file(tmp_path, CORRECT_RELU.replace("(cache > 0)", "(cache >= 0) * 1.5"))
     command = [sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider",
-               "tests/test_properties.py", "--impl", str(wrong), "-k", "relu or tanh"]
+               "tests/test_properties.py", "--bpcheck-impl", str(wrong), "-k", "relu or tanh"]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert "1 failed" in done.stdout and "skipped" in done.stdout, done.stdout[-2000:]
     assert "test_battery[relu]" in done.stdout

@@ -256,6 +256,29 @@ def test_a_dead_first_layer_takes_relu_derivative_zero_as_jax_does(name, n, impl
         _assert_close(grad, ref, f"{name} {grad_name} with a dead first layer")
 
 
+@pytest.mark.parametrize("n", [1, 5])
+def test_a_dead_first_layer_of_the_deep_net_takes_relu_derivative_zero(n, impl):
+    """The same for the L-layer column-convention net: X = 0 and b_1 = 0 put every first-layer
+    pre-activation at relu's kink, where manual/ takes relu'(0) = 0 as JAX does (so ∂C/∂b_1 = 0).
+    Kills the mutant (z > 0) → (z >= 0) in deep_networks._activate, which survived a mutation run
+    whose drawn examples never lined exact zeros up."""
+    from bpcheck.autodiff import reference_vjp
+    from bpcheck.implementation import evaluate
+
+    layer = layer_named("deep_column_net_loss")
+    sizes, activations = (3, 4, 2), ("relu", "identity")
+    rng = np.random.default_rng(5)
+    W1, b1, W2, b2 = (rng.standard_normal((4, 3)), np.zeros((4, 1)),
+                      rng.standard_normal((2, 4)), rng.standard_normal((2, 1)))
+    theta = np.concatenate([a.ravel() for a in (W1, b1, W2, b2)])
+    args = (theta, np.zeros((3, n)), rng.standard_normal((2, n)), sizes, activations)
+    _, (grad,) = evaluate(layer, impl, args, None)
+    _, (expected,) = reference_vjp(layer, args, None)
+    db1 = slice(12, 16)  # theta packs W_1 (12 entries), then b_1 (4)
+    assert not np.any(expected[db1])
+    _assert_close(grad, expected, "deep_column_net_loss dθ with a dead first layer")
+
+
 def test_the_mlp_domain_reaches_every_loss_at_every_depth_and_every_activation():
     from bpcheck.registry.networks import MLP_ACTIVATIONS, MLP_LOSSES, _mlp_args
     from bpcheck.sampling import FEATURE_SIZES, Dims, Draw, Values

@@ -1,16 +1,16 @@
 """The battery over every layer of the registry, driven by hypothesis.
 
-No per-layer test code: a layer added to the registry gets every applicable check (conftest.py
-parametrizes ``layer``). Each drawn example goes through the whole battery (forward, vjp, finite
+No per-layer test code: a layer added to the registry gets every applicable check (bpcheck's pytest
+plugin parametrizes ``bpcheck_layer``). Each drawn example goes through the whole battery (forward, vjp, finite
 differences, shapes, no mutation, linearity, batch consistency — ``bpcheck.checks.BATTERY``), so
 every property sees the profile's number of examples per layer; a failure reports every check
 that failed on the smallest example hypothesis found. Then: the models, identities and mse_loss at
 large magnitudes; batchnorm's running statistics (state, not output); exp underflow in manual/.
 
-``pytest --tier float32`` runs the battery in the float32 tier (``bpcheck.tiers``: float32 inputs,
+``pytest --bpcheck-tier float32`` runs the battery in the float32 tier (``bpcheck.tiers``: float32 inputs,
 float32 tolerances, no finite differences); the other properties here are float64 ones.
 
-``pytest --impl path/to/layers.py`` runs this file against a user's implementation: functions the
+``pytest --bpcheck-impl path/to/layers.py`` runs this file against a user's implementation: functions the
 file does not define are skipped, functions it defines but that cannot be called as the protocol
 says fail with the reason.
 """
@@ -37,8 +37,8 @@ import jax.numpy as jnp  # noqa: E402  (after bpcheck.jaxsetup: float64)
 
 
 @given(data=st.data())
-def test_battery(layer, target, tier, data, pytestconfig):
-    impl, problems = target
+def test_battery(bpcheck_layer, target, tier, data, pytestconfig):
+    layer, (impl, problems) = bpcheck_layer, target
     for name in layer.functions:
         if name in problems:
             pytest.fail(problems[name], pytrace=False)
@@ -47,7 +47,7 @@ def test_battery(layer, target, tier, data, pytestconfig):
         pytest.skip(f"{', '.join(layer.functions)} not defined in {impl.label}")
     example = data.draw(examples(layer, tier), label="example")
     findings = enforce(run_battery(layer, impl, example, checks))
-    if pytestconfig.getoption("--impl") is None:
+    if pytestconfig.getoption("--bpcheck-impl") is None:
         # manual/ is the reference: at a kink it follows JAX's convention (relu'(0) = 0, the left
         # derivative α for leaky relu and elu), so a difference there, a warning for a user's
         # file, is a failure for manual/.
@@ -159,6 +159,23 @@ def test_batchnorm_without_running_statistics(impl, data):
         for key, stat in zip(("running_mean", "running_var"), _running_statistics(x, bare)):
             result = compare(np.asarray(param[key]), np.asarray(stat), ANALYTIC)
             assert result.ok, f"{key} started from zeros: {result.describe()} ({example!r})"
+
+
+@settings(max_examples=30)
+@given(data=st.data())
+def test_manual_batchnorm_backward_in_test_mode(impl, data):
+    """The protocol defines batchnorm's backward in train mode only (cs231n keeps no cache in
+    test mode), so the battery does not call it in test mode; manual/ derives it there too
+    (dx = dout ⊙ gamma / sqrt(running_var + eps)), and this holds it to jax.vjp."""
+    layer = layer_named("batchnorm")
+    example = data.draw(examples(layer), label="example")
+    x, gamma, beta, bn_param = example.args
+    test_mode = {**bn_param, "mode": "test"}
+    _, grads = evaluate(layer, impl, (x, gamma, beta, test_mode), example.dout)
+    _, expected = reference_vjp(layer, (x, gamma, beta, test_mode), example.dout)
+    for name, grad, ref in zip(layer.grad_names, grads, expected):
+        result = compare(grad, ref, ANALYTIC)
+        assert result.ok, f"test-mode {name}: {result.describe()} ({example!r})"
 
 
 def test_batchnorm_rejects_an_unknown_mode(impl):

@@ -1,7 +1,10 @@
-"""The battery: each check runs one example against one implementation and returns a Finding.
+"""The battery: each check judges one trial (an example against an implementation) and returns a
+Finding.
 
 No check asserts by itself and no check knows which layer it runs on. The same functions are
-driven by pytest (tests/test_properties.py), by ``bpcheck check`` and, later, by grading.
+driven by pytest (tests/test_properties.py and the pytest plugin), by ``bpcheck check`` and by
+grading. A check's facts — the function it judges, whether it measures values, the tiers it runs
+in, whether it needs a backward — live in its record (``Check``), nowhere else.
 """
 
 from __future__ import annotations
@@ -12,106 +15,93 @@ from typing import Any, Callable
 import numpy as np
 
 from bpcheck import finite_diff
-from bpcheck.autodiff import expected as expected_at, output_shape, reference_forward_stacked
-from bpcheck.battery.trial import LINEARITY_DOUTS, evaluated, linear_combination, stencil_plan
+from bpcheck.autodiff import output_shape, reference_forward_stacked
+from bpcheck.battery.example import Example
 from bpcheck.battery.diagnose import (
-    batch_size, diagnose_exception, diagnose_non_finite, diagnose_precision, diagnose_shape,
-    diagnose_values,
-    kink_message, kink_only,
+    batch_size, diagnose_exception, diagnose_gradient_shape, diagnose_non_finite,
+    diagnose_outputs, diagnose_precision, diagnose_shape, diagnose_values, kink_message,
+    kink_only,
 )
 from bpcheck.battery.findings import Finding
+from bpcheck.battery.trial import LINEARITY_DOUTS, Trial, linear_combination
 from bpcheck.implementation import (
-    Implementation, ImplementationError, backward_result, forward, gradients_of, output_of,
+    Caller, Implementation, ImplementationError, backward_result, forward, gradients_of,
+    outputs_of, returned,
 )
-from bpcheck.layer import Layer
-from bpcheck.battery.example import Example
-from bpcheck.tiers import NOT_IN_TIER, check_tier, describe_dtypes, gradient_dtype_ok
+from bpcheck.layer import ANY_KEY, Layer
+from bpcheck.outcomes import Fail, Skip, Status, Warn
+from bpcheck.tiers import TIERS, check_tier, describe_dtypes, gradient_dtype_ok
 from bpcheck.tolerances import FD_MEANINGFUL, FD_SAFETY, FD_STEP, compare
-from bpcheck.battery.example import tolerance_for
-
-
-class Fail(Exception):
-    """A check's verdict on this example: wrong. ``function`` overrides the function judged;
-    ``diagnosis`` is the most likely cause, when the evidence is clear (see ``diagnose``)."""
-
-    def __init__(self, message: str, error: float | None = None, function: str | None = None,
-                 diagnosis: str | None = None):
-        super().__init__(message)
-        self.error, self.function, self.diagnosis = error, function, diagnosis
-
-
-class Warn(Exception):
-    """A difference that is a convention, not a mistake (e.g. the derivative chosen at a kink)."""
-
-    def __init__(self, message: str, error: float | None = None):
-        super().__init__(message)
-        self.error = error
-
-
-class Skip(Exception):
-    """This example cannot be judged by this check (e.g. every entry sits on a kink)."""
 
 
 def _same_shape(actual: np.ndarray, expected_shape: tuple[int, ...], what: str,
-                n: int | None = None, *, gradient: bool = False) -> None:
-    """Fail unless the shapes match; for a gradient, diagnose its shape (``n``: the batch size,
-    None when there is no batch axis)."""
+                gradient_of: tuple[Layer, tuple[Any, ...]] | None = None) -> None:
+    """Fail unless the shapes match; for a gradient (``gradient_of``: its layer and the forward's
+    arguments), diagnose its shape."""
     if tuple(actual.shape) != tuple(expected_shape):
-        diagnosis = diagnose_shape(what, actual.shape, expected_shape, n) if gradient else None
+        diagnosis = None if gradient_of is None else diagnose_gradient_shape(
+            *gradient_of, what, actual.shape, expected_shape)
         raise Fail(f"{what} has shape {tuple(actual.shape)}, expected {tuple(expected_shape)}",
                    diagnosis=diagnosis)
 
 
-def _arg_shape(ex: Example, position: int) -> tuple[int, ...]:
-    return tuple(np.shape(ex.args[position]))
+def _output_names(layer: Layer) -> tuple[str, ...]:
+    return ("loss",) if layer.is_loss else layer.outputs
 
 
 # ---------------------------------------------------------------- forward and backward vs JAX
 
 
-def forward_matches(layer: Layer, impl: Implementation, ex: Example) -> float:
-    out = output_of(layer, evaluated(layer, impl, ex).full)
-    expected, _ = expected_at(layer, ex)
-    _same_shape(out, expected.shape, f"{layer.forward_name}'s output")
-    result = compare(out, expected, tolerance_for(layer, ex))
-    if not result.ok:
-        what = "the loss" if layer.is_loss else "the output"
-        raise Fail(f"output differs from the JAX twin: {result.describe()}", result.error,
-                   diagnosis=diagnose_non_finite(what, out, expected)
-                   or diagnose_precision(what, out, expected, ex.draw.tier))
-    return result.error
+def forward_matches(trial: Trial) -> float:
+    layer = trial.layer
+    outputs = outputs_of(layer, trial.evaluated.full)
+    expected, _ = trial.expected
+    worst = 0.0
+    for name, out, ref in zip(_output_names(layer), outputs, expected):
+        _same_shape(out, ref.shape, f"{layer.forward_name}'s {name}")
+        result = compare(out, ref, trial.tolerance)
+        worst = max(worst, result.error)
+        if not result.ok:
+            what = "the loss" if layer.is_loss else f"the output {name}"
+            label = "output" if len(outputs) == 1 else name
+            raise Fail(f"{label} differs from the JAX twin: {result.describe()}", result.error,
+                       diagnosis=diagnose_non_finite(what, out, ref)
+                       or diagnose_precision(what, out, ref, trial.example.draw.tier)
+                       or diagnose_outputs(layer, tuple(outputs), trial.twin_args,
+                                           trial.tolerance))
+    return worst
 
 
-def backward_matches_vjp(layer: Layer, impl: Implementation, ex: Example) -> float:
+def backward_matches_vjp(trial: Trial) -> float:
     """Every gradient equals jax.vjp's; a difference only at kinks is a warning (a convention)."""
-    grads = gradients_of(layer, evaluated(layer, impl, ex).full)
-    _, expected = expected_at(layer, ex)
-    n = batch_size(layer, ex.args)
+    layer, ex = trial.layer, trial.example
+    grads = gradients_of(layer, trial.evaluated.full)
+    _, expected = trial.expected
     problems, diagnoses, conventions, worst = [], [], [], 0.0
     for i, (name, grad, ref) in enumerate(zip(layer.grad_names, grads, expected)):
-        _same_shape(grad, ref.shape, name, n, gradient=True)
-        result = compare(grad, ref, tolerance_for(layer, ex))
+        _same_shape(grad, ref.shape, name, (layer, ex.args))
+        result = compare(grad, ref, trial.tolerance)
         worst = max(worst, result.error)
         if result.ok:
             continue
-        if kink_only(layer, ex, i, grad, ref, tolerance_for(layer, ex)):
+        if kink_only(layer, ex, i, grad, ref, trial.tolerance):
             conventions.append(kink_message(layer, ex, i, grad, ref))
             continue
         problems.append(f"{name} differs from jax.vjp: {result.describe()}")
-        diagnoses.append(diagnose_values(layer, ex, i, grad, ref))
+        diagnoses.append(diagnose_values(layer, ex, i, grad, ref, trial.twin_args))
     if problems:
-        raise Fail("; ".join(problems), worst,
-                   diagnosis="; ".join(d for d in diagnoses if d) or None)
+        raise Fail("; ".join(problems), worst,  # a known mistake names several gradients once
+                   diagnosis="; ".join(dict.fromkeys(d for d in diagnoses if d)) or None)
     if conventions:
         raise Warn("; ".join(conventions), worst)
     return worst
 
 
-def _diagnose_against_jax(layer: Layer, ex: Example, grads, expected) -> str | None:
+def _diagnose_against_jax(trial: Trial, grads, expected) -> str | None:
     """The first confident diagnosis among the gradients that differ from jax.vjp's."""
     for i, (grad, ref) in enumerate(zip(grads, expected)):
-        if grad.shape == ref.shape and not compare(grad, ref, tolerance_for(layer, ex)).ok:
-            diagnosis = diagnose_values(layer, ex, i, grad, ref)
+        if grad.shape == ref.shape and not compare(grad, ref, trial.tolerance).ok:
+            diagnosis = diagnose_values(trial.layer, trial.example, i, grad, ref, trial.twin_args)
             if diagnosis is not None:
                 return diagnosis
     return None
@@ -120,47 +110,54 @@ def _diagnose_against_jax(layer: Layer, ex: Example, grads, expected) -> str | N
 # ---------------------------------------------------------------- finite differences
 
 
-def _phi(layer: Layer, ex: Example, outs) -> list[finite_diff.Estimate]:
+def _phi(trial: Trial, outs: list[tuple[np.ndarray, ...]]) -> list[finite_diff.Estimate]:
     """Finite-difference estimates, one per direction, from the forward's outputs at its stencil
-    points: phi = ⟨dout, out⟩ (the loss, for a loss), with the magnitude of its terms for the
-    rounding bound."""
-    weights = np.float64(1.0) if ex.dout is None else ex.dout
+    points (a tuple per point, one array per output): phi = Σ ⟨dout_k, out_k⟩ (the loss, for a
+    loss), with the magnitude of its terms for the rounding bound."""
+    layer, ex = trial.layer, trial.example
+    weights = ex.douts or (np.float64(1.0),)
     scale = 1.0 + max(float(np.max(np.abs(ex.args[p]), initial=0.0)) for p in layer.differentiable)
-    measured = [(float((weights * out).sum()), float((np.abs(weights) * (np.abs(out) + scale)).sum()))
+    measured = [(sum(float((w * o).sum()) for w, o in zip(weights, out)),
+                 sum(float((np.abs(w) * (np.abs(o) + scale)).sum()) for w, o in zip(weights, out)))
                 for out in outs]
     return finite_diff.estimates(measured, FD_STEP)
 
 
-def backward_matches_finite_differences(layer: Layer, impl: Implementation, ex: Example) -> float:
-    """Not in the float32 tier (``bpcheck.tiers``): a float32 forward cannot be differenced at a
-    float64 step, and the float64 tier already proves the derivation against finite differences."""
-    if ex.draw.tier != "float64":
-        raise Skip("finite differences run in the float64 tier only")
-    calls = evaluated(layer, impl, ex)
+def _per_point(stacked: Any) -> list[tuple[np.ndarray, ...]]:
+    """The twin's stacked outputs ((K, ...) arrays, or a tuple of them) as one tuple per point."""
+    parts = stacked if isinstance(stacked, tuple) else (stacked,)
+    return [tuple(p[k] for p in parts) for k in range(len(parts[0]))]
+
+
+def backward_matches_finite_differences(trial: Trial) -> float:
+    layer, ex, impl = trial.layer, trial.example, trial.impl
+    calls = trial.evaluated
     grads = gradients_of(layer, calls.full)
     for name, grad, position in zip(layer.grad_names, grads, layer.differentiable):
-        _same_shape(grad, _arg_shape(ex, position), name, batch_size(layer, ex.args),
-                    gradient=True)
-    # Backward is judged on its own: differentiate the JAX twin when the forward is wrong here.
-    expected_out, expected_grads = expected_at(layer, ex)
+        _same_shape(grad, np.shape(ex.args[position]), name, (layer, ex.args))
+    # Backward is judged on its own: differentiate the JAX twin when the forward is wrong here
+    # (or draws random choices anew at each point: a random layer's twin holds them fixed).
+    expected_out, expected_grads = trial.expected
     try:
-        out = output_of(layer, calls.full)
-        own = (out.shape == expected_out.shape
-               and compare(out, expected_out, tolerance_for(layer, ex)).ok)
+        outputs = outputs_of(layer, calls.full)
+        own = layer.observed is None and all(
+            out.shape == ref.shape and compare(out, ref, trial.tolerance).ok
+            for out, ref in zip(outputs, expected_out))
     except ImplementationError:
         own = False
-    plan = stencil_plan(layer, ex)
+    plan = trial.stencil
     if not plan.judged:
         raise Skip("every entry is within a finite-difference step of a kink")
     if own and not impl.remote:  # the forward, shown right here, at the judged directions
         directions = plan.judged
         outs = [forward(layer, impl, point)[0] for point in plan.points()]
-    else:  # the JAX twin, at every candidate's points in one call (see ``calls``)
+    else:  # the JAX twin, at every candidate's points in one call (see ``trial``)
         directions = list(plan.candidates)
-        outs = reference_forward_stacked(layer, ex.args, finite_diff.stacked_stencil(
-            ex.args, layer.differentiable, [d.vectors for d in directions]))
+        stacked = finite_diff.stacked_stencil(ex.args, layer.differentiable,
+                                              [d.vectors for d in directions])
+        outs = _per_point(reference_forward_stacked(layer, trial.twin_args, stacked))
     verdicts = []  # (what, analytic, estimate)
-    for direction, estimate in zip(directions, _phi(layer, ex, outs)):
+    for direction, estimate in zip(directions, _phi(trial, outs)):
         if direction.judged:
             entry = direction.entry
             analytic = (float(grads[entry[0]][entry[1]]) if entry is not None else
@@ -179,12 +176,14 @@ def backward_matches_finite_differences(layer: Layer, impl: Implementation, ex: 
     if failures:
         _, what, analytic, estimate = max(failures, key=lambda f: f[0])
         source = "" if own else " (of the JAX twin, since the forward is wrong here)"
+        if layer.observed is not None:
+            source = " (of the JAX twin, at the random choices your forward made)"
         raise Fail(
             f"{len(failures)} of {len(verdicts)} finite-difference checks failed{source}; worst "
             f"{what}: yours {analytic!r}, finite differences {estimate.value!r} "
             f"(their error ≤ {estimate.error:.1e})",
             worst_error,
-            diagnosis=_diagnose_against_jax(layer, ex, grads, expected_grads) if own else None,
+            diagnosis=_diagnose_against_jax(trial, grads, expected_grads) if own else None,
         )
     return worst_error
 
@@ -192,27 +191,35 @@ def backward_matches_finite_differences(layer: Layer, impl: Implementation, ex: 
 # ---------------------------------------------------------------- protocol invariants
 
 
-def shapes_and_dtypes(layer: Layer, impl: Implementation, ex: Example) -> None:
-    evaluation = evaluated(layer, impl, ex).full
-    result = evaluation.forward
-    if isinstance(result, ImplementationError):
-        raise result
-    if not isinstance(result, (tuple, list)) or len(result) != 2:
-        raise Fail(f"{layer.forward_name} must return a pair, got {type(result).__name__}",
-                   function=layer.forward_name)
-    first = result[0]
-    expected = output_shape(layer, ex.args)
-    if np.shape(first) != expected:
-        what = "loss must be a scalar" if layer.is_loss else "output must have shape"
-        raise Fail(f"{layer.forward_name}: {what} {expected}, got shape {np.shape(first)}",
-                   function=layer.forward_name)
-    raw = backward_result(layer, evaluation)
+def forward_shapes(trial: Trial) -> None:
+    """The forward returns (*outputs, cache) (a loss: (loss, grads)) with the twin's shapes."""
+    layer, ex = trial.layer, trial.example
+    evaluation = trial.evaluated.full
+    if isinstance(evaluation.forward, ImplementationError):
+        raise evaluation.forward
+    try:
+        outputs, _ = returned(layer, evaluation.forward)
+    except ImplementationError as exc:
+        raise Fail(str(exc), function=layer.forward_name) from None
+    expected = output_shape(layer, layer.twin_args(ex.args))
+    expected = expected if len(outputs) > 1 else (expected,)
+    for name, out, shape in zip(_output_names(layer), outputs, expected):
+        if np.shape(out) != shape:
+            what = "loss must be a scalar" if layer.is_loss else f"{name} must have shape"
+            raise Fail(f"{layer.forward_name}: {what} {shape}, got shape {np.shape(out)}",
+                       function=layer.forward_name)
+
+
+def gradient_shapes(trial: Trial) -> None:
+    """The backward returns one gradient per differentiable argument, shaped like it."""
+    layer, ex = trial.layer, trial.example
+    raw = backward_result(layer, trial.evaluated.full)
     if len(layer.grad_names) == 1 and not isinstance(raw, (tuple, list)):
         raw = (raw,)
     elif not isinstance(raw, (tuple, list)) or len(raw) != len(layer.grad_names):
         raise Fail(f"{layer.backward_name} must return ({', '.join(layer.grad_names)})")
     for name, grad, position in zip(layer.grad_names, raw, layer.differentiable):
-        want = _arg_shape(ex, position)
+        want = tuple(np.shape(ex.args[position]))
         if not isinstance(grad, np.ndarray):
             diagnosis = diagnose_shape(name, (), want, batch_size(layer, ex.args)) if isinstance(
                 grad, (float, np.number)) else None
@@ -222,20 +229,50 @@ def shapes_and_dtypes(layer: Layer, impl: Implementation, ex: Example) -> None:
         if grad.shape != want:
             raise Fail(f"{name} has shape {grad.shape}, expected {want} "
                        f"(the shape of {layer.arg_names[position]})",
-                       diagnosis=diagnose_shape(name, grad.shape, want,
-                                                batch_size(layer, ex.args)))
+                       diagnosis=diagnose_gradient_shape(layer, ex.args, name, grad.shape, want))
         if not gradient_dtype_ok(grad, ex.draw.tier):
             raise Fail(f"{name} has dtype {grad.dtype}, expected {describe_dtypes(ex.draw.tier)}")
 
 
-def no_mutation_or_aliasing(layer: Layer, impl: Implementation, ex: Example) -> None:
-    evaluation = evaluated(layer, impl, ex).full
+def forward_edits(trial: Trial) -> None:
+    """The forward edits no argument, except the keys its record says it writes into a dict;
+    keys it adds to a dict are a warning (a convention of the file, not a mistake)."""
+    layer, ex = trial.layer, trial.example
+    evaluation = trial.evaluated.full
     if isinstance(evaluation.forward, ImplementationError):
         raise evaluation.forward
-    for position in evaluation.changed:
-        if position not in layer.mutable:
-            raise Fail(f"{layer.forward_name} modified its argument {layer.arg_names[position]} "
-                       f"in place", function=layer.forward_name)
+    writes = layer.writes(*ex.args)
+    added = []
+    for edit in evaluation.changed:
+        name = layer.arg_names[edit.position]
+        allowed = writes.get(edit.position, ())
+        if ANY_KEY in allowed:
+            continue
+        altered = [k for k in edit.altered if k not in allowed]
+        if altered or not (edit.added or edit.altered):
+            what = f"the value of {name}[{altered[0]!r}]" if altered else f"its argument {name}"
+            raise Fail(f"{layer.forward_name} modified {what} in place"
+                       + (_mode_note(ex.args[edit.position]) if altered else ""),
+                       function=layer.forward_name)
+        added += [f"{name}[{k!r}]" for k in edit.added if k not in allowed]
+    if added:
+        raise Warn(f"{layer.forward_name} added {', '.join(added)} to its parameter dict: "
+                   f"harmless for bpcheck, but a caller's dict now holds "
+                   f"{'it' if len(added) == 1 else 'them'}", function=layer.forward_name)
+
+
+def _mode_note(argument: Any) -> str:
+    mode = argument.get("mode") if isinstance(argument, dict) else None
+    return f" (in {mode} mode, which writes nothing there)" if isinstance(mode, str) else ""
+
+
+def backward_edits(trial: Trial) -> None:
+    """The backward edits neither dout nor the cache, and returns new arrays (a loss: its own
+    gradients alias no argument)."""
+    layer = trial.layer
+    evaluation = trial.evaluated.full
+    if isinstance(evaluation.forward, ImplementationError):
+        raise evaluation.forward
     if not evaluation.audits:
         return
     if not layer.is_loss:
@@ -253,40 +290,44 @@ def no_mutation_or_aliasing(layer: Layer, impl: Implementation, ex: Example) -> 
         raise Fail(f"{name} shares memory with the input {what}")
 
 
-def linear_in_dout(layer: Layer, impl: Implementation, ex: Example) -> float:
-    _, a, b = linear_combination(ex)
-    evaluation = evaluated(layer, impl, ex).full
+def linear_in_dout(trial: Trial) -> float:
+    layer = trial.layer
+    _, a, b = linear_combination(trial.example)
+    evaluation = trial.evaluated.full
     g1, g2, g12, g0 = (gradients_of(layer, evaluation, k) for k in range(LINEARITY_DOUTS))
     worst = 0.0
     for name, x1, x2, x12, x0 in zip(layer.grad_names, g1, g2, g12, g0):
         _same_shape(x12, x1.shape, name)
-        combined = compare(x12, a * x1 + b * x2, tolerance_for(layer, ex))
+        combined = compare(x12, a * x1 + b * x2, trial.tolerance)
         worst = max(worst, combined.error)
         if not combined.ok:
             raise Fail(f"backward(a·d1 + b·d2) ≠ a·backward(d1) + b·backward(d2) in {name} "
                        f"(a={a:.3g}, b={b:.3g}): {combined.describe()}", combined.error)
-        zero = compare(x0, np.zeros_like(x0), tolerance_for(layer, ex))
+        zero = compare(x0, np.zeros_like(x0), trial.tolerance)
         if not zero.ok:
             raise Fail(f"a zero dout gives a non-zero {name}: {zero.describe()}", zero.error)
     return worst
 
 
-def consistent_over_the_batch(layer: Layer, impl: Implementation, ex: Example) -> float:
+def consistent_over_the_batch(trial: Trial) -> float:
     """Rows computed one example at a time (each with batch size 1) equal the batch's rows;
-    parameter gradients are the sum of the per-example ones; a loss is the mean of its rows."""
+    parameter gradients are the sum of the per-example ones; a loss is the mean of its rows.
+    Where the protocol defines no backward for the example, the outputs alone."""
+    layer, ex = trial.layer, trial.example
     n = np.shape(ex.args[layer.batched[0]])[0]
-    calls = evaluated(layer, impl, ex)
-    full_out, full_grads = output_of(layer, calls.full), gradients_of(layer, calls.full)
+    calls = trial.evaluated
+    backward = trial.has_backward
+    full_outs = outputs_of(layer, calls.full)
+    full_grads = gradients_of(layer, calls.full) if backward else ()
     # Rows of batched gradients are kept to be stacked; parameter gradients are summed as they
     # come (a list of N copies of a large dw would cost N times its memory).
-    outs: list[np.ndarray] = []
+    outs: list[tuple[np.ndarray, ...]] = []
     rows: dict[int, list[np.ndarray]] = {k: [] for k, p in enumerate(layer.differentiable)
                                          if p in layer.batched}
     totals: dict[int, np.ndarray] = {}
     for i, evaluation in enumerate(calls.singles):
-        out_i, grads_i = output_of(layer, evaluation), gradients_of(layer, evaluation)
-        outs.append(out_i)
-        for k, grad in enumerate(grads_i):
+        outs.append(outputs_of(layer, evaluation))
+        for k, grad in enumerate(gradients_of(layer, evaluation) if backward else ()):
             if k in rows:
                 rows[k].append(grad)
             elif k not in totals:
@@ -299,13 +340,16 @@ def consistent_over_the_batch(layer: Layer, impl: Implementation, ex: Example) -
     # A loss is the mean of its rows' losses, so its gradients are the mean of theirs (a
     # regulariser counted once per example stays counted once); a layer's parameter gradients
     # are the sum of the per-example ones.
-    if layer.is_loss:
-        pairs = [("loss", layer.forward_name, np.mean(outs), full_out)]
-    else:
-        pairs = [("out", layer.forward_name, np.concatenate(outs), full_out)]
-    for k, name in enumerate(layer.grad_names):
+    pairs = []
+    for j, name in enumerate(_output_names(layer)):
+        column = [o[j] for o in outs]
+        merged = np.mean(column) if layer.is_loss else np.concatenate(
+            [np.atleast_1d(c) for c in column])
+        pairs.append((name, layer.forward_name, merged, full_outs[j]))
+    for k, name in enumerate(layer.grad_names[:len(full_grads)]):
         if k in rows:
-            merged = np.concatenate(rows[k]) / (n if layer.is_loss else 1)
+            merged = np.concatenate([np.atleast_1d(r) for r in rows[k]]) / (
+                n if layer.is_loss else 1)
         else:
             merged = totals[k] / (n if layer.is_loss else 1)
         pairs.append((name, layer.backward_name, merged, full_grads[k]))
@@ -314,7 +358,7 @@ def consistent_over_the_batch(layer: Layer, impl: Implementation, ex: Example) -
         if np.shape(per_example) != np.shape(batch):
             raise Fail(f"{name} has shape {np.shape(batch)} for the batch but "
                        f"{np.shape(per_example)} assembled from single examples", function=function)
-        result = compare(batch, per_example, tolerance_for(layer, ex))
+        result = compare(batch, per_example, trial.tolerance)
         worst = max(worst, result.error)
         if not result.ok:
             raise Fail(f"{name} for the batch differs from {name} computed one example at a time "
@@ -322,64 +366,132 @@ def consistent_over_the_batch(layer: Layer, impl: Implementation, ex: Example) -
     return worst
 
 
+def layer_properties(trial: Trial) -> None:
+    """The layer's own invariants (``Layer.properties``), in order; the first to object wins."""
+    layer = trial.layer
+    outputs = outputs_of(layer, trial.evaluated.full)
+    caller = Caller(layer, trial.impl)
+    for prop in layer.properties:
+        function = layer.forward_name if prop.judges == "forward" else layer.backward_name
+        try:
+            prop.verify(caller, trial.example.args, outputs)
+        except (Fail, Warn) as objection:
+            objection.function = objection.function or function
+            objection.args = (f"{prop.title}: {objection}",)
+            raise
+
+
 # ---------------------------------------------------------------- the battery
+
+
+def _always(layer: Layer) -> bool:
+    return True
 
 
 @dataclass(frozen=True)
 class Check:
+    """One check of the battery, and every fact about it."""
+
     name: str
     title: str
-    run: Callable[[Layer, Implementation, Example], float | None]
-    judges: str = "backward"  # which function a finding names by default: "forward" | "backward"
-    applies: Callable[[Layer], bool] = lambda layer: True
+    run: Callable[[Trial], float | None]
+    #: The function a finding names by default: "forward" or "backward".
+    judges: str = "backward"
+    #: What its error measures: "jax" (against the twin), "finite differences", or None for a
+    #: check of protocol hygiene (shapes, in-place edits, linearity, batch rows, properties).
+    #: A value check's failure is what grading calls a wrong value. Used by: verdict, grading.
+    measures: str | None = None
+    #: The precision tiers it runs in (finite differences: float64 only — a float32 forward
+    #: cannot be differenced at a float64 step, and the float64 tier already proves each
+    #: derivation against finite differences).
+    tiers: tuple[str, ...] = TIERS
+    #: Whether it calls the backward: examples where the protocol defines none are skipped.
+    needs_backward: bool = True
+    applies: Callable[[Layer], bool] = _always
 
-    def __call__(self, layer: Layer, impl: Implementation, ex: Example) -> Finding:
-        function = layer.forward_name if self.judges == "forward" else layer.backward_name
+    def function(self, layer: Layer) -> str:
+        """The protocol function this check's findings name by default."""
+        return layer.forward_name if self.judges == "forward" else layer.backward_name
+
+    def __call__(self, trial: Trial) -> Finding:
+        layer, ex = trial.layer, trial.example
+        function = self.function(layer)
         try:
-            error = self.run(layer, impl, ex)
+            if self.needs_backward and not trial.has_backward:
+                raise Skip(f"{layer.backward_name} is not part of the protocol for this example "
+                           f"(test mode: only the forward is checked)")
+            error = self.run(trial)
         except Fail as fail:
-            return Finding(self.name, self.title, fail.function or function, "failed",
+            return Finding(self.name, self.title, fail.function or function, Status.FAILED,
                            _with_cause(str(fail), fail.diagnosis), fail.error, ex,
                            diagnosis=fail.diagnosis)
         except ImplementationError as exc:
             diagnosis = diagnose_exception(exc)
-            return Finding(self.name, self.title, function, "failed",
+            return Finding(self.name, self.title, function, Status.FAILED,
                            _with_cause(str(exc), diagnosis), None, ex, diagnosis=diagnosis)
         except Warn as warn:
-            return Finding(self.name, self.title, function, "warning", str(warn), warn.error, ex)
+            return Finding(self.name, self.title, warn.function or function, Status.WARNING,
+                           str(warn), warn.error, ex)
         except Skip as skip:
-            return Finding(self.name, self.title, function, "skipped", str(skip), None, ex)
-        return Finding(self.name, self.title, function, "passed", "", error, ex)
+            return Finding(self.name, self.title, function, Status.SKIPPED, str(skip), None, ex)
+        return Finding(self.name, self.title, function, Status.PASSED, "", error, ex)
 
 
 def _with_cause(message: str, diagnosis: str | None) -> str:
     return message if diagnosis is None else f"{message} — likely cause: {diagnosis}"
 
 
+def _shapes(trial: Trial) -> None:
+    forward_shapes(trial)
+    if trial.has_backward:
+        gradient_shapes(trial)
+
+
+def _edits(trial: Trial) -> None:
+    """Forward edits first (they fail or warn); then the backward's."""
+    try:
+        forward_edits(trial)
+    except Warn as convention:
+        if trial.has_backward:
+            backward_edits(trial)
+        raise convention
+    if trial.has_backward:
+        backward_edits(trial)
+
+
 BATTERY: tuple[Check, ...] = (
-    Check("forward", "forward matches the JAX twin", forward_matches, judges="forward"),
-    Check("vjp", "backward matches jax.vjp", backward_matches_vjp),
+    Check("forward", "forward matches the JAX twin", forward_matches, judges="forward",
+          measures="jax", needs_backward=False),
+    Check("vjp", "backward matches jax.vjp", backward_matches_vjp, measures="jax"),
     Check("finite_differences", "backward matches finite differences",
-          backward_matches_finite_differences),
-    Check("shapes", "gradient shapes and dtypes match the arguments", shapes_and_dtypes),
+          backward_matches_finite_differences, measures="finite differences",
+          tiers=("float64",)),
+    Check("shapes", "gradient shapes and dtypes match the arguments", _shapes,
+          needs_backward=False),
     Check("no_mutation", "no argument, dout or cache modified; no gradient aliases an input",
-          no_mutation_or_aliasing),
+          _edits, needs_backward=False),
     Check("linearity", "backward is linear in dout; zero dout gives zero gradients",
           linear_in_dout, applies=lambda layer: not layer.is_loss),
     Check("batch", "batch rows equal single-example rows (batch size 1)",
-          consistent_over_the_batch, applies=lambda layer: bool(layer.batched)),
+          consistent_over_the_batch, needs_backward=False,
+          applies=lambda layer: bool(layer.batched)),
+    Check("properties", "the layer's own properties hold", layer_properties, judges="forward",
+          needs_backward=False, applies=lambda layer: bool(layer.properties)),
 )
+
+#: The checks whose failures are wrong values (what grading scores first).
+VALUE_CHECKS: tuple[str, ...] = tuple(c.name for c in BATTERY if c.measures is not None)
 
 
 def checks_for(layer: Layer) -> tuple[Check, ...]:
     return tuple(check for check in BATTERY if check.applies(layer))
 
 
-def run_battery(
-    layer: Layer, impl: Implementation, ex: Example, checks: tuple[Check, ...] | None = None
-) -> list[Finding]:
-    """Every applicable check (or those given) on one example."""
-    return [check(layer, impl, ex) for check in (checks or checks_for(layer))]
+def run_battery(layer: Layer, impl: Implementation, example: Example,
+                checks: tuple[Check, ...] | None = None) -> list[Finding]:
+    """Every applicable check (or those given) on one example, sharing one trial."""
+    trial = Trial(layer, impl, example)
+    return [check(trial) for check in (checks or checks_for(layer))]
 
 
 def check_named(name: str) -> Check:
@@ -391,16 +503,16 @@ def check_named(name: str) -> Check:
 
 def checks_in_tier(checks: tuple[Check, ...], tier: str) -> tuple[Check, ...]:
     """The checks among ``checks`` that run in ``tier``."""
-    return tuple(c for c in checks if c.name not in NOT_IN_TIER[check_tier(tier)])
+    return tuple(c for c in checks if check_tier(tier) in c.tiers)
 
 
 def checks_available(layer: Layer, impl: Implementation, problems: dict[str, str]
                      ) -> tuple[Check, ...]:
-    """The checks that can run: all when forward and backward are usable, the forward check when
-    only the forward is, none otherwise."""
+    """The checks that can run: all when forward and backward are usable, the forward's checks
+    when only the forward is, none otherwise."""
     usable = {n for n in layer.functions if n in impl.functions and n not in problems}
     if set(layer.functions) <= usable:
         return checks_for(layer)
     if layer.forward_name in usable:
-        return tuple(c for c in BATTERY if c.judges == "forward" and c.applies(layer))
+        return tuple(c for c in checks_for(layer) if c.judges == "forward")
     return ()

@@ -3,8 +3,11 @@
 Per failure (from one example, the wrong array and the reference): a transpose, a factor −1, 2,
 1/2, N or 1/N (N the batch size), the upstream gradient not multiplied in, a diagonal-only
 Jacobian, a reduction over the wrong axis or a kept dimension, NaN/inf where the reference is
-finite. Across examples (for the runner): only failing at batch size 1, only failing at large
-magnitudes. And whether a mismatch lies only at a kink, where it is a convention, not a mistake.
+finite; and the layer's own known mistakes (``Layer.mistakes``): outputs, gradients or gradient
+shapes equal to a wrong twin's, whose programs are compiled only once a check has failed. Across
+examples (for the runner): only failing at batch size 1, only failing at large magnitudes, a value
+mistake hidden behind a raised floating-point error. And whether a mismatch lies only at a kink,
+where it is a convention, not a mistake.
 
 Every function returns None (or False) rather than guess: no diagnosis is better than a wrong one.
 Shapes: ``actual`` and ``expected`` are a gradient and its reference, both shaped like the argument
@@ -14,18 +17,18 @@ they differentiate (e.g. dw: (D, M)); ``dout`` has the output's shape.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Callable, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-from bpcheck.autodiff import reference_vjp
-from bpcheck.sampling import BATCH_SIZES, Draw
+from bpcheck.autodiff import reference_forward, reference_vjp
+from bpcheck.sampling import BATCH_SIZES, Draw, Sizes
 from bpcheck.battery.example import Example
 from bpcheck.tolerances import DIAGNOSIS_FACTOR_RTOL, SINGLE_PRECISION, Tolerance, compare
 from bpcheck.battery.example import tolerance_for
+from bpcheck.outcomes import Status
 
-if TYPE_CHECKING:
-    from bpcheck.layer import Layer
+from bpcheck.layer import Layer
 
 #: The Jacobian's diagonal costs one compiled VJP per entry; examples hold at most ~40 entries.
 DIAGONAL_MAX_ENTRIES = 256
@@ -58,7 +61,26 @@ def diagnose_shape(
     if len(actual) == 1 and len(expected) == 1 and actual[0] == n != expected[0]:
         return (f"{name} has one entry per example ({actual}, N = {n}) where one per feature "
                 f"{expected} is due: reduced over the wrong axis; sum over axis 0 (the batch)")
+    if actual and len(actual) < len(expected) and actual == _without_ones(expected):
+        argument = name[1:] if name.startswith("d") else name
+        return (f"{name} lost the size-1 axes of {argument}'s shape {expected}: return it with "
+                f"{argument}'s shape (e.g. .reshape({argument}.shape))")
     return None
+
+
+def diagnose_gradient_shape(
+    layer: Layer, args: tuple[Any, ...], name: str, actual_shape: tuple[int, ...],
+    expected_shape: tuple[int, ...],
+) -> str | None:
+    """Why gradient ``name`` of ``layer`` at the forward's ``args`` has ``actual_shape``: a known
+    mistake of the layer that returns exactly that shape, else ``diagnose_shape``."""
+    actual = tuple(actual_shape)
+    if actual == tuple(expected_shape):
+        return None
+    for mistake in layer.mistakes:
+        if mistake.shapes is not None and tuple(mistake.shapes(*args).get(name, ())) == actual:
+            return mistake.diagnosis
+    return diagnose_shape(name, actual, expected_shape, batch_size(layer, args))
 
 
 # ---------------------------------------------------------------- values
@@ -74,6 +96,7 @@ class _Case(NamedTuple):
     actual: np.ndarray
     expected: np.ndarray
     tolerance: Tolerance
+    twin_args: tuple[Any, ...]  # the twin's arguments (a random layer's choices at the end)
 
 
 def batch_size(layer: Layer, args: tuple[Any, ...]) -> int | None:
@@ -171,7 +194,7 @@ def _factor(case: _Case) -> str | None:
 
 def _gradient_for(case: _Case, dout: np.ndarray) -> np.ndarray:
     """The reference gradient of this argument for another upstream gradient (same shape)."""
-    return reference_vjp(case.layer, case.example.args, dout)[1][case.index]
+    return reference_vjp(case.layer, case.twin_args, dout)[1][case.index]
 
 
 def jacobian_diagonal(layer: Layer, example: Example, index: int) -> np.ndarray | None:
@@ -182,7 +205,8 @@ def jacobian_diagonal(layer: Layer, example: Example, index: int) -> np.ndarray 
     """
     dout = example.dout
     position = layer.differentiable[index]
-    if dout is None or dout.shape != np.shape(example.args[position]):
+    if (not isinstance(dout, np.ndarray) or layer.observed is not None
+            or dout.shape != np.shape(example.args[position])):
         return None
     if dout.size > DIAGONAL_MAX_ENTRIES:
         return None
@@ -196,7 +220,7 @@ def jacobian_diagonal(layer: Layer, example: Example, index: int) -> np.ndarray 
 
 def _upstream_ignored(case: _Case) -> str | None:
     dout = case.example.dout
-    if dout is None:
+    if not isinstance(dout, np.ndarray):  # a loss, or several upstream gradients
         return None
     if compare(case.actual, _gradient_for(case, np.ones_like(dout)), case.tolerance).ok:
         return (f"{case.name} does not multiply in the upstream gradient: it equals the gradient "
@@ -219,18 +243,55 @@ def _diagonal_only(case: _Case) -> str | None:
     return None
 
 
+def _known_mistake(case: _Case) -> str | None:
+    """The gradient equals jax.vjp of one of the layer's known wrong twins (``KnownMistake``)."""
+    for mistake in case.layer.mistakes:
+        if mistake.twin is None:
+            continue
+        twin_args = case.twin_args
+        if mistake.reads is not None:  # choices the backward made itself, read from its gradient
+            choices = mistake.reads(case.example.args, case.example.dout, case.actual)
+            if choices is None:
+                continue
+            twin_args = (*case.example.args, choices)
+        wrong = case.layer.with_twin(mistake.twin)
+        _, grads = reference_vjp(wrong, twin_args, case.example.dout)
+        if compare(case.actual, np.asarray(grads[case.index]), case.tolerance).ok:
+            return mistake.diagnosis
+    return None
+
+
 _RULES: tuple[Callable[[_Case], str | None], ...] = (
-    _precision, _transposed, _factor, _upstream_ignored, _diagonal_only,
+    _precision, _known_mistake, _transposed, _factor, _upstream_ignored, _diagonal_only,
 )
 
 
+def diagnose_outputs(layer: Layer, outputs: tuple[np.ndarray, ...], twin_args: tuple[Any, ...],
+                     tolerance: Tolerance) -> str | None:
+    """A forward whose every output (``outputs``, in ``layer.outputs`` order; the loss for a
+    loss) equals one of the layer's known wrong twins' at the twin's arguments ``twin_args``."""
+    for mistake in layer.mistakes:
+        if mistake.twin is None or mistake.reads is not None:
+            continue
+        wrong = reference_forward(layer.with_twin(mistake.twin), twin_args)
+        wrong = wrong if isinstance(wrong, tuple) else (wrong,)
+        if len(wrong) == len(outputs) and all(
+                np.shape(out) == np.shape(w) and compare(np.asarray(out, dtype=np.float64),
+                                                         np.asarray(w), tolerance).ok
+                for out, w in zip(outputs, wrong)):
+            return mistake.diagnosis
+    return None
+
+
 def diagnose_values(
-    layer: Layer, example: Example, grad_index: int, actual: np.ndarray, expected: np.ndarray
+    layer: Layer, example: Example, grad_index: int, actual: np.ndarray, expected: np.ndarray,
+    twin_args: tuple[Any, ...] | None = None,
 ) -> str | None:
     """The most likely mistake behind a gradient that differs from the reference, or None.
 
     ``actual`` and ``expected`` (the reference VJP for ``example.dout``) have the same shape, that
-    of the argument ``layer.differentiable[grad_index]``.
+    of the argument ``layer.differentiable[grad_index]``. ``twin_args``: the twin's arguments
+    when they are not the example's (a random layer's observed choices).
     """
     name = layer.grad_names[grad_index]
     a, e = np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64)
@@ -239,7 +300,8 @@ def diagnose_values(
     non_finite = diagnose_non_finite(name, a, e)
     if non_finite is not None or not (np.isfinite(a).all() and np.isfinite(e).all()):
         return non_finite
-    case = _Case(layer, example, grad_index, name, a, e, tolerance_for(layer, example))
+    case = _Case(layer, example, grad_index, name, a, e, tolerance_for(layer, example),
+                 example.args if twin_args is None else twin_args)
     for rule in _RULES:
         text = rule(case)
         if text is not None:
@@ -252,8 +314,17 @@ def diagnose_exception(exc: BaseException) -> str | None:
     ``error::RuntimeWarning``, or ``np.seterr(all='raise')``)."""
     cause = exc.__cause__
     if isinstance(cause, (RuntimeWarning, FloatingPointError)):
-        return f"a floating-point error in your code ({cause}): overflow or log(0)?"
+        return f"{FLOATING_POINT} ({cause}): overflow or log(0)?"
     return None
+
+
+#: Begins the diagnosis of a floating-point error raised by the implementation.
+FLOATING_POINT = "a floating-point error in your code"
+
+
+def floating_point_error(diagnosis: str | None) -> bool:
+    """Whether a diagnosis is (or includes) a floating-point error the implementation raised."""
+    return diagnosis is not None and FLOATING_POINT in diagnosis
 
 
 # ---------------------------------------------------------------- kinks
@@ -361,7 +432,7 @@ def _seeds(seed: int, count: int) -> list[int]:
 def _fails(judge: Callable[[Draw], str], draw: Draw) -> bool | None:
     """True if the check fails on ``draw``, False if it passes (or warns), None if skipped."""
     status = judge(draw)
-    return None if status == "skipped" else status == "failed"
+    return None if status == Status.SKIPPED else status == Status.FAILED
 
 
 def _all_pass(judge: Callable[[Draw], str], draws: list[Draw]) -> bool:
@@ -375,12 +446,17 @@ def _all_pass(judge: Callable[[Draw], str], draws: list[Draw]) -> bool:
     return 2 * judged >= len(draws)
 
 
+def _with_batch(dims: Any, n: int) -> Any:
+    """``dims`` with batch size ``n``: the shared ``Dims`` or a layer's own ``Sizes``."""
+    return Sizes({**dims, "n": n}) if isinstance(dims, Sizes) else replace(dims, n=n)
+
+
 def _only_batch_one(failing: Draw, seen: list[Seen], judge: Callable[[Draw], str]) -> bool:
-    if any(s.failed and s.n != 1 for s in seen) or failing.dims.n != 1:
+    if any(s.failed and s.n != 1 for s in seen) or getattr(failing.dims, "n", None) != 1:
         return False
     sizes = [n for n in BATCH_SIZES if n > 1]
     seeds = _seeds(failing.seed, PASSING_PROBES + FAILING_PROBES)
-    others = [replace(failing, dims=replace(failing.dims, n=sizes[i % len(sizes)]), seed=s)
+    others = [replace(failing, dims=_with_batch(failing.dims, sizes[i % len(sizes)]), seed=s)
               for i, s in enumerate(seeds[:PASSING_PROBES])]
     if not sizes or not _all_pass(judge, others):
         return False
@@ -395,6 +471,30 @@ def _only_large(failing: Draw, seen: list[Seen], judge: Callable[[Draw], str]) -
         return False
     seeds = _seeds(failing.seed ^ 0x5CA1E, PASSING_PROBES)
     return _all_pass(judge, [replace(failing, scale=1.0, seed=s) for s in seeds])
+
+
+#: Draws probed (the failing draw at the other batch sizes, fresh seeds) behind a failure that
+#: raised a floating-point error.
+ELSEWHERE_PROBES = 3
+
+
+def diagnosis_elsewhere(failing: Draw, probe: Callable[[Draw], Any]) -> str | None:
+    """Behind a failure that raised a floating-point error (0/0 on a batch whose every entry is
+    masked), a mistake may show by value where nothing raises. ``probe(draw)`` runs the same check
+    and returns its Finding; the failing draw is probed at the other batch sizes (fresh seeds,
+    the same magnitude) and the first diagnosis of a failure that did not raise is returned, with
+    the batch size it was seen at. Runs only after such a failure."""
+    n = getattr(failing.dims, "n", None)
+    sizes = [m for m in BATCH_SIZES if m != n]
+    if n is None or not sizes:
+        return None
+    for i, seed in enumerate(_seeds(failing.seed ^ 0xE15E, ELSEWHERE_PROBES)):
+        size = sizes[i % len(sizes)]
+        finding = probe(replace(failing, dims=_with_batch(failing.dims, size), seed=seed))
+        if finding.status == Status.FAILED and finding.diagnosis is not None and not (
+                floating_point_error(finding.diagnosis)):
+            return f"where nothing raises (batch size {size}): {finding.diagnosis}"
+    return None
 
 
 def failure_pattern(

@@ -23,18 +23,26 @@ from bpcheck.tolerances import FLOAT32, Tolerance
 
 @dataclass(frozen=True, eq=False)
 class Example:
-    """One drawn case: the forward's arguments and, for layers, the upstream gradient dout."""
+    """One drawn case: the forward's arguments and, for layers, the upstream gradient dout (a
+    tuple, one per output, for a layer with several; None for a loss)."""
 
     layer: str
     args: tuple[Any, ...]
-    dout: np.ndarray | None
+    dout: np.ndarray | tuple[np.ndarray, ...] | None
     draw: Draw
+
+    @property
+    def douts(self) -> tuple[np.ndarray, ...]:
+        """The upstream gradients as the backward takes them: one per output (none for a loss)."""
+        if self.dout is None:
+            return ()
+        return self.dout if isinstance(self.dout, tuple) else (self.dout,)
 
     def shapes(self) -> str:
         parts = [_describe(a) for a in self.args]
         text = f"{self.layer}({', '.join(parts)})"
-        if self.dout is not None:
-            text += f", dout {tuple(self.dout.shape)}"
+        if self.douts:
+            text += ", dout " + ", ".join(str(tuple(d.shape)) for d in self.douts)
         return text
 
     def reproduce(self) -> str:
@@ -61,13 +69,15 @@ def _describe(arg: Any) -> str:
 
 
 def build_example(layer: Layer, draw: Draw) -> Example:
-    """Arguments from the layer's sampler, then dout shaped like the reference output; in the
-    float32 tier both are then rounded to float32 (``tiers.in_tier``)."""
-    from bpcheck.autodiff import output_shape
-
+    """Arguments from the layer's sampler, then dout shaped like the reference output (one per
+    output); in the float32 tier both are then rounded to float32 (``tiers.in_tier``)."""
     values = Values(draw)
     args = tuple(layer.sample(draw.dims, values))
-    dout = None if layer.is_loss else values.real(output_shape(layer, args), scaled=False)
+    dout = None
+    if not layer.is_loss:
+        shape = output_shape(layer, layer.twin_args(args))
+        dout = (values.real(shape, scaled=False) if len(layer.outputs) == 1 else
+                tuple(values.real(s, scaled=False) for s in shape))
     return Example(layer.name, in_tier(args, draw.tier), in_tier(dout, draw.tier), draw)
 
 
@@ -81,7 +91,8 @@ def rebuild(layer_name: str, draw: Draw) -> Example:
 def examples(layer: Layer, tier: str = "float64") -> st.SearchStrategy[Example]:
     """Examples for one layer record in one tier: its arguments and upstream gradient (the
     strategy is built once per layer and tier)."""
-    return draws(magnitudes=layer.magnitudes, tier=tier).map(lambda d: build_example(layer, d))
+    return draws(magnitudes=layer.magnitudes, tier=tier, dims=layer.dimensions).map(
+        lambda d: build_example(layer, d))
 
 
 def tolerance_for(layer: Layer, example: Example) -> Tolerance:

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from hypothesis import assume
 
 from bpcheck.battery.example import Example
-
-#: "warning": a difference that is a convention, not a mistake (e.g. the derivative at a kink);
-#: it is reported but fails nothing.
-Status = Literal["passed", "failed", "skipped", "warning"]
+from bpcheck.outcomes import Status
 
 
 @dataclass(frozen=True)
@@ -28,11 +24,11 @@ class Finding:
 
     @property
     def failed(self) -> bool:
-        return self.status == "failed"
+        return self.status == Status.FAILED
 
     @property
     def warned(self) -> bool:
-        return self.status == "warning"
+        return self.status == Status.WARNING
 
     def report(self) -> str:
         lines = [f"{self.function}: {self.title} [{self.check}]: {self.status}"]
@@ -57,7 +53,7 @@ def enforce(findings: list[Finding]) -> list[Finding]:
 
     Warnings never raise. An example every check skipped is discarded (hypothesis draws another).
     """
-    assume(any(f.status != "skipped" for f in findings))
+    assume(any(f.status != Status.SKIPPED for f in findings))
     failed = [f for f in findings if f.failed]
     if failed:
         raise CheckFailed(failed)

@@ -22,7 +22,11 @@ from dataclasses import dataclass, replace
 from hypothesis import Phase, given, reporting, seed, settings
 
 from bpcheck.battery.checks import Check, checks_for, run_battery
-from bpcheck.battery.diagnose import Seen, batch_size, failure_pattern
+from bpcheck.battery.trial import Trial
+from bpcheck.outcomes import Status
+from bpcheck.battery.diagnose import (
+    Seen, batch_size, diagnosis_elsewhere, failure_pattern, floating_point_error,
+)
 from bpcheck.battery.findings import CheckFailed, Finding, enforce
 from bpcheck.implementation import Implementation
 from bpcheck.layer import Layer
@@ -46,10 +50,10 @@ class CheckRun:
     tier: str = "float64"  # the precision tier its examples were drawn in
 
     @property
-    def status(self) -> str:
+    def status(self) -> Status:
         if self.failure is not None:
-            return "failed"
-        return "warning" if self.warnings else "passed"
+            return Status.FAILED
+        return Status.WARNING if self.warnings else Status.PASSED
 
 
 def _is_check_failure(exc: BaseException) -> bool:
@@ -76,7 +80,7 @@ def run_checks(
         return []
     runs = {
         c.name: CheckRun(layer.name, c.name,
-                         layer.forward_name if c.judges == "forward" else layer.backward_name,
+                         c.function(layer),
                          tier=tier)
         for c in checks
     }
@@ -118,13 +122,13 @@ def run_checks(
 
 def _record(run: CheckRun, finding: Finding) -> None:
     """Count one example's finding into its check's run."""
-    if finding.status == "passed":
+    if finding.status == Status.PASSED:
         run.passed += 1
         if finding.error is not None:
             run.worst_error = max(run.worst_error, finding.error)
-    elif finding.status == "skipped":
+    elif finding.status == Status.SKIPPED:
         run.skipped += 1
-    elif finding.status == "warning":
+    elif finding.status == Status.WARNING:
         run.warnings += 1
         run.warning = finding
     else:
@@ -138,10 +142,16 @@ def _add_pattern(run: CheckRun, layer: Layer, impl: Implementation, check: Check
     if failure is None or failure.example is None:
         return
 
+    def probe(draw: Draw) -> Finding:
+        return check(Trial(layer, impl, build_example(layer, draw)))
+
     def judge(draw: Draw) -> str:
-        return check(layer, impl, build_example(layer, draw)).status
+        return probe(draw).status
 
     run.pattern = failure_pattern(layer, failure.example, seen, judge)
+    if floating_point_error(failure.diagnosis):
+        elsewhere = diagnosis_elsewhere(failure.example.draw, probe)
+        run.pattern = "; ".join(p for p in (run.pattern, elsewhere) if p) or None
     if run.pattern is not None:
         run.failure = replace(failure, message=f"{failure.message} — {run.pattern}")
 

@@ -1,4 +1,5 @@
-"""Every call the battery makes on one example, planned up front and made together.
+"""One example against one implementation: a ``Trial`` holds every call the battery makes on it,
+planned up front and made together, and the reference values, computed once.
 
 The checks of one example need the implementation's forward and backward at the example itself,
 the backward on more douts (linearity) and each row of the batch alone (batch consistency). All of
@@ -10,21 +11,28 @@ Finite differences differentiate the implementation's own forward once it is sho
 example; in a sandbox they differentiate its JAX twin instead (equal to it there): its stencil
 points in one vectorised call cost ~0.3 ms, while sending them to the child and back was measured
 at ~5 ms per example.
+
+Where the protocol defines no backward for the example (batchnorm in test mode: ``Layer.backward_in``)
+no backward is called, and the checks that judge one skip the example.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 
 from bpcheck import finite_diff
-from bpcheck.implementation import Evaluation, Implementation, evaluations
+from bpcheck.autodiff import reference_vjp
+from bpcheck.battery.example import Example, tolerance_for
+from bpcheck.implementation import (
+    Evaluation, Implementation, ImplementationError, evaluations, outputs_of,
+)
 from bpcheck.layer import Layer
-from bpcheck.battery.example import Example
 from bpcheck.tiers import in_tier
-from bpcheck.tolerances import FD_ELEMENTWISE_MAX
+from bpcheck.tolerances import FD_ELEMENTWISE_MAX, Tolerance
 
 #: Backward calls on one forward's cache: dout, then linearity's d2, a·dout + b·d2 and zero.
 LINEARITY_DOUTS = 4
@@ -63,10 +71,7 @@ class StencilPlan:
 
 
 def stencil_plan(layer: Layer, ex: Example) -> StencilPlan:
-    """The example's directions (fixed by its seed), computed once per example."""
-    kept = ex.__dict__.get("_stencil_plan")
-    if kept is not None:
-        return kept
+    """The example's directions (fixed by its seed)."""
     positions = layer.differentiable
     shapes = [tuple(np.shape(ex.args[p])) for p in positions]
     rng = np.random.default_rng(ex.draw.seed ^ 0x5EED)
@@ -83,25 +88,25 @@ def stencil_plan(layer: Layer, ex: Example) -> StencilPlan:
             candidates.append(Direction(
                 f"{layer.grad_names[i]}{list(index)}", (i, index), unit,
                 not finite_diff.crosses_kink(layer.kinks, ex.args, positions, unit)))
-    plan = StencilPlan(ex.args, positions, tuple(candidates))
-    object.__setattr__(ex, "_stencil_plan", plan)
-    return plan
+    return StencilPlan(ex.args, positions, tuple(candidates))
 
 
-def linear_combination(ex: Example) -> tuple[list[np.ndarray], float, float]:
-    """dout, a second dout d2, a·dout + b·d2 and zero, with the a and b used."""
+def linear_combination(ex: Example) -> tuple[list[tuple[np.ndarray, ...]], float, float]:
+    """dout, a second dout d2, a·dout + b·d2 and zero (each a tuple, one array per output), with
+    the a and b used."""
     rng = np.random.default_rng(ex.draw.seed ^ 0x11EA)
-    d1, d2 = ex.dout, in_tier(rng.standard_normal(ex.dout.shape), ex.draw.tier)
+    d1 = ex.douts
+    d2 = tuple(in_tier(rng.standard_normal(d.shape), ex.draw.tier) for d in d1)
     a, b = rng.uniform(-2.0, 2.0, size=2)
-    combination = in_tier(a * d1 + b * d2, ex.draw.tier)  # every dout in the example's dtype
-    return [d1, d2, combination, np.zeros_like(d1)], float(a), float(b)
+    combination = tuple(in_tier(a * x + b * y, ex.draw.tier) for x, y in zip(d1, d2))
+    return [d1, d2, combination, tuple(np.zeros_like(d) for d in d1)], float(a), float(b)
 
 
-def _rows(layer: Layer, ex: Example) -> list[tuple[tuple[Any, ...], list[Any]]]:
+def _rows(layer: Layer, ex: Example, backward: bool) -> list[tuple[tuple[Any, ...], list[Any]]]:
     """The batch check's requests: each row of the batch alone (batch size 1)."""
     n = np.shape(ex.args[layer.batched[0]])[0]
     return [(tuple(a[i:i + 1] if p in layer.batched else a for p, a in enumerate(ex.args)),
-             [] if ex.dout is None else [ex.dout[i:i + 1]]) for i in range(n)]
+             [tuple(d[i:i + 1] for d in ex.douts)] if backward else []) for i in range(n)]
 
 
 @dataclass(frozen=True)
@@ -113,14 +118,58 @@ class Evaluated:
     singles: tuple[Evaluation, ...]
 
 
-def evaluated(layer: Layer, impl: Implementation, ex: Example) -> Evaluated:
-    """The implementation's calls on this example, made once per example and implementation and
-    shared by every check."""
-    kept = ex.__dict__.get("_evaluated")
-    if kept is None or kept[0] is not impl:
-        douts = [] if layer.is_loss else linear_combination(ex)[0]
-        rows = _rows(layer, ex) if layer.batched else []
-        full, *singles = evaluations(layer, impl, [(ex.args, douts), *rows])
-        kept = (impl, Evaluated(full, tuple(singles)))
-        object.__setattr__(ex, "_evaluated", kept)
-    return kept[1]
+class Trial:
+    """One example against one implementation: the calls every check judges (made once, on
+    first use) and the reference values (computed once, read-only)."""
+
+    def __init__(self, layer: Layer, impl: Implementation, example: Example):
+        self.layer, self.impl, self.example = layer, impl, example
+
+    def __repr__(self) -> str:
+        return f"Trial({self.layer.name!r}, {self.impl.label!r}, {self.example!r})"
+
+    @property
+    def tolerance(self) -> Tolerance:
+        return tolerance_for(self.layer, self.example)
+
+    @cached_property
+    def has_backward(self) -> bool:
+        """Whether the protocol defines the backward at this example (see ``Layer.backward_in``)."""
+        return self.layer.has_backward(self.example.args)
+
+    @cached_property
+    def evaluated(self) -> Evaluated:
+        """The implementation's calls on this example, made together."""
+        layer, ex = self.layer, self.example
+        backward = self.has_backward and not layer.is_loss
+        douts = linear_combination(ex)[0] if backward else []
+        rows = _rows(layer, ex, backward) if layer.batched else []
+        full, *singles = evaluations(layer, self.impl, [(ex.args, douts), *rows])
+        return Evaluated(full, tuple(singles))
+
+    @cached_property
+    def twin_args(self) -> tuple[Any, ...]:
+        """The twin's arguments: the example's, and a random layer's choices as the
+        implementation made them (read from its outputs; any fixed choice if it has none)."""
+        if self.layer.observed is None:
+            return self.example.args
+        try:
+            outputs = outputs_of(self.layer, self.evaluated.full)
+        except ImplementationError:
+            outputs = None
+        return self.layer.twin_args(self.example.args, outputs)
+
+    @cached_property
+    def expected(self) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+        """The twin's outputs (a tuple, one per output; (loss,) for a loss) and ``jax.vjp`` of
+        it at the example's own dout; read-only."""
+        out, grads = reference_vjp(self.layer, self.twin_args, self.example.dout)
+        outputs = tuple(out) if isinstance(out, tuple) else (out,)
+        for array in (*outputs, *grads):
+            array.flags.writeable = False
+        return outputs, grads
+
+    @cached_property
+    def stencil(self) -> StencilPlan:
+        """The finite-difference directions (fixed by the example's seed)."""
+        return stencil_plan(self.layer, self.example)

@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bpcheck.battery.checks import BATTERY
+from bpcheck.outcomes import Status
 from bpcheck.battery.runner import CheckRun
 from bpcheck.tiers import TIERS
 
-#: Checks whose error column is "vs JAX" and "vs finite differences".
-JAX_CHECKS = ("forward", "vjp")
-FD_CHECKS = ("finite_differences",)
+#: Checks whose error column is "vs JAX" and "vs finite differences" (their records say so).
+JAX_CHECKS = tuple(c.name for c in BATTERY if c.measures == "jax")
+FD_CHECKS = tuple(c.name for c in BATTERY if c.measures == "finite differences")
 
 
 @dataclass
@@ -28,7 +30,7 @@ class FunctionVerdict:
     layer: str
     runs: list[CheckRun] = field(default_factory=list)
     #: Set for a function that was not run: "missing" (not defined) or "error" (unusable).
-    fixed_status: str | None = None
+    fixed_status: Status | None = None
     note: str = ""
     #: The tiers whose runs decide the status (the others are reported only).
     counted: tuple[str, ...] = ("float64",)
@@ -54,7 +56,7 @@ class FunctionVerdict:
     def tier_runs(self, tier: str) -> list[CheckRun]:
         return [r for r in self.runs if r.tier == tier]
 
-    def tier_status(self, tier: str) -> str | None:
+    def tier_status(self, tier: str) -> Status | None:
         """This function's status in one tier; None when the tier did not run on it."""
         runs = self.tier_runs(tier)
         if self.fixed_status and tier in self.counted:
@@ -62,8 +64,8 @@ class FunctionVerdict:
         if not runs:
             return None
         if any(r.failure is not None for r in runs):
-            return "failed"
-        return "warning" if any(r.warning is not None for r in runs) else "passed"
+            return Status.FAILED
+        return Status.WARNING if any(r.warning is not None for r in runs) else Status.PASSED
 
     @property
     def tiers(self) -> dict[str, str]:
@@ -72,12 +74,12 @@ class FunctionVerdict:
         return {t: s for t, s in statuses.items() if s is not None}
 
     @property
-    def status(self) -> str:
+    def status(self) -> Status:
         if self.fixed_status:
             return self.fixed_status
         if self.failures:
-            return "failed"
-        return "warning" if self.warnings else "passed"
+            return Status.FAILED
+        return Status.WARNING if self.warnings else Status.PASSED
 
     def _worst(self, checks: tuple[str, ...], tier: str | None = None) -> float | None:
         errors = [r.worst_error for r in self.tier_runs(tier or self.primary)
@@ -110,32 +112,45 @@ class FunctionVerdict:
         """Each failed (then warned) check on one line, then the examples they failed on."""
         if self.note:
             return self.note
-        runs = self.failures + self.warnings
-        findings = [r.failure or r.warning for r in runs]
-        by_message: dict[str, list] = {}
-        for run, finding in zip(runs, findings):  # a function that raises says the same to all
-            by_message.setdefault(finding.message, []).append((finding, self._tag(run)))
-        lines = [f"{'✗' if group[0][0].failed else '!'} "
-                 f"{', '.join(tag + f.title for f, tag in group)}: {message}"
-                 for message, group in by_message.items()]
-        lines += self._reported_tiers()
-        seen = []
-        for finding in findings:
-            example = finding.example
-            if example is not None and example.reproduce() not in seen:
-                seen.append(example.reproduce())
-                lines.append(f"  example: {example.shapes()}")
-                lines.append(f"  reproduce: {example.reproduce()}")
+        lines = [f"{'✗' if failed else '!'} {', '.join(titles)}: {message}"
+                 for failed, titles, message in self.groups()]
+        lines += self.tier_lines()
+        for shapes, reproduce in self.shown_examples():
+            lines.append(f"  example: {shapes}")
+            lines.append(f"  reproduce: {reproduce}")
         return "\n".join(lines)
 
-    def _reported_tiers(self) -> list[str]:
+    def _findings(self) -> list[tuple[CheckRun, Any]]:
+        runs = self.failures + self.warnings
+        return [(run, run.failure or run.warning) for run in runs]
+
+    def groups(self) -> list[tuple[bool, list[str], str]]:
+        """The failed (then warned) checks, grouped by their message (a function that raises
+        says the same to every check): (failed, the checks' titles, the message)."""
+        by_message: dict[str, list] = {}
+        for run, finding in self._findings():
+            by_message.setdefault(finding.message, []).append((finding, self._tag(run)))
+        return [(group[0][0].failed, [tag + f.title for f, tag in group], message)
+                for message, group in by_message.items()]
+
+    def shown_examples(self) -> list[tuple[str, str]]:
+        """The examples the failures and warnings were found on, once each: (shapes, the line
+        that rebuilds it)."""
+        seen: list[tuple[str, str]] = []
+        for _, finding in self._findings():
+            example = finding.example
+            if example is not None and example.reproduce() not in [r for _, r in seen]:
+                seen.append((example.shapes(), example.reproduce()))
+        return seen
+
+    def tier_lines(self) -> list[str]:
         """A line per tier run on top of the counted ones, when this function failed."""
-        if self.status != "failed":
+        if self.status != Status.FAILED:
             return []
         lines = []
         for tier in (t for t in TIERS if t not in self.counted and self.tier_runs(t)):
             status = self.tier_status(tier)
-            if status == "failed":
+            if status == Status.FAILED:
                 first = next(r.failure for r in self.tier_runs(tier) if r.failure is not None)
                 verdict = f"fails it too: {first.title}: {first.message}"
             else:
@@ -195,9 +210,9 @@ def verdicts(runs: list[CheckRun], functions: list[tuple[str, str]] | None = Non
     for function, layer in functions or []:
         row = table[function] = FunctionVerdict(function, layer, counted=counted)
         if function in missing:
-            row.fixed_status, row.note = "missing", f"{function} is not defined"
+            row.fixed_status, row.note = Status.MISSING, f"{function} is not defined"
         elif function in problems:
-            row.fixed_status, row.note = "error", problems[function]
+            row.fixed_status, row.note = Status.ERROR, problems[function]
     for run in runs:
         function = run.failure.function if run.failure is not None else run.function
         row = table.setdefault(function, FunctionVerdict(function, run.layer, counted=counted))
@@ -208,3 +223,91 @@ def verdicts(runs: list[CheckRun], functions: list[tuple[str, str]] | None = Non
 def write_json(path: Path, rows: list[FunctionVerdict], extra: dict[str, Any]) -> None:
     document = {"functions": {row.function: row.as_json() for row in rows}, **extra}
     path.write_text(json.dumps(document, indent=2, default=float) + "\n")
+
+
+@dataclass
+class Verdict:
+    """The verdict on a whole target: one ``FunctionVerdict`` per protocol function (``rows``),
+    and how it was reached. ``passed`` when nothing failed and nothing was unusable (warnings and
+    missing functions pass); ``report()`` is the text a terminal or an AssertionError shows."""
+
+    label: str
+    rows: list[FunctionVerdict]
+    seconds: float = 0.0
+    tiers: tuple[str, ...] = ("float64",)
+    profile: str = "dev"
+    examples_per_layer: int = 0
+    processes: int = 1
+
+    def __getitem__(self, function: str) -> FunctionVerdict:
+        for row in self.rows:
+            if row.function == function:
+                return row
+        raise KeyError(f"{function!r} is not among this verdict's functions")
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    @property
+    def counts(self) -> dict[Status, int]:
+        return {s: n for s in Status if (n := sum(row.status == s for row in self.rows))}
+
+    @property
+    def passed(self) -> bool:
+        return not any(row.status in (Status.FAILED, Status.ERROR) for row in self.rows)
+
+    @property
+    def examples(self) -> int:
+        return sum(row.examples for row in self.rows)
+
+    def summary(self) -> str:
+        """"4 passed, 2 failed, 1 warning, 21 missing; 2,365 examples checked in 14.9 s"."""
+        counts = ", ".join(f"{n} {s}" for s, n in self.counts.items())
+        return f"{counts}; {self.examples:,} examples checked in {self.seconds:.1f} s"
+
+    def report(self) -> str:
+        """Plain text: a line per checked function, then each failure and warning in full."""
+        width = max((len(row.function) for row in self.rows), default=8)
+        lines = [f"bpcheck: {self.label}"]
+        for row in self.rows:
+            if row.status != Status.MISSING:
+                error = "—" if row.worst_vs_jax is None else f"{row.worst_vs_jax:.1e}"
+                lines.append(f"  {row.function:<{width}}  {row.status.value:<8} vs JAX {error}")
+        missing = [row.function for row in self.rows if row.status == Status.MISSING]
+        if missing:
+            lines.append(f"  not defined (not checked): {', '.join(missing)}")
+        for row in self.rows:
+            if row.status in (Status.FAILED, Status.ERROR, Status.WARNING):
+                lines += ["", f"{row.function} {row.status.value.upper()}", row.message]
+        lines += ["", self.summary()]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.report()
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:
+        """IPython's plain-text view (a terminal IPython, a notebook's text/plain): the report."""
+        printer.text(self.report())
+
+    def _repr_html_(self) -> str:
+        """Jupyter's and Colab's view: the table, each failure's diagnosis and repro line."""
+        from bpcheck.battery.render import html
+
+        return html(self)
+
+    def __rich__(self):
+        """rich's view (``rich.print(verdict)``, IPython with rich's pretty printer): the table
+        of ``bpcheck check``, each failure in full, the summary."""
+        from bpcheck.battery.render import rich_verdict
+
+        return rich_verdict(self)
+
+    def as_json(self) -> dict[str, Any]:
+        """The document ``bpcheck check --json`` writes."""
+        return {"functions": {row.function: row.as_json() for row in self.rows},
+                "implementation": self.label, "elapsed_seconds": self.seconds,
+                "examples_per_layer": self.examples_per_layer, "profile": self.profile,
+                "tiers": list(self.tiers)}
+
+    def write_json(self, path: Path) -> None:
+        Path(path).write_text(json.dumps(self.as_json(), indent=2, default=float) + "\n")

@@ -9,12 +9,9 @@ be loaded), 2 for a usage error.
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from functools import cache
 from pathlib import Path
 
 from rich.console import Console
@@ -22,145 +19,29 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-DEFAULT_EXAMPLES = 100
+from bpcheck.profiles import DEFAULT_EXAMPLES  # noqa: E402  (hypothesis only; no JAX)
 #: ``--tier`` choices and the tiers each runs (and counts).
 TIER_CHOICES = {"float64": ("float64",), "float32": ("float32",), "both": ("float64", "float32")}
+# Keyed by bpcheck.outcomes.Status values (a Status is its own value as a str).
 STATUS_STYLE = {"passed": "[green]passed[/]", "failed": "[bold red]FAILED[/]",
                 "error": "[bold red]ERROR[/]", "warning": "[yellow]warning[/]",
                 "missing": "[dim]missing[/]"}
-
-
-@cache
-def _target(path: str | None):
-    """(implementation, layers, problems) for manual/ or a user's file, loaded once per process."""
-    if path is None:
-        import manual
-        from bpcheck.implementation import Implementation
-        from bpcheck.registry import REGISTRY
-
-        return Implementation.from_module(manual), REGISTRY, {}
-    from bpcheck import loader
-
-    loaded = loader.load(path)
-    return loaded.impl, loaded.layers, loaded.problems
-
-
-def _check_layer(layer_name: str, path: str | None, max_examples: int, profile: str,
-                 shrink: bool = True, tiers: tuple[str, ...] = ("float64",)) -> list:
-    """Run the battery on one layer (in a worker process), in each tier: a list of CheckRun.
-
-    When the float32 tier is not among ``tiers`` and a float64 failure is diagnosed as a precision
-    loss (the right formula computed in float32), the float32 tier runs too, for this layer only:
-    its verdict (reported, not counted) tells whether the function is right at single precision.
-    It costs the layer's examples once more and no compilation (the same JAX programs serve both
-    tiers, and this worker has just compiled them).
-    """
-    from bpcheck import profiles
-    from bpcheck.battery.diagnose import precision_loss
-    from bpcheck.battery.checks import checks_available
-    from bpcheck.battery.runner import run_checks
-
-    profiles.load(profile)
-    impl, layers, problems = _target(path)
-    layer = next(layer for layer in layers if layer.name == layer_name)
-    checks = checks_available(layer, impl, problems)
-    if not checks:
-        return []
-    runs = []
-    for tier in tiers:
-        runs += run_checks(layer, impl, checks, max_examples=max_examples, shrink=shrink,
-                           tier=tier)
-    if "float32" not in tiers and any(r.failure is not None and precision_loss(r.failure.diagnosis)
-                                      for r in runs):
-        runs += run_checks(layer, impl, checks, max_examples=max_examples, shrink=shrink,
-                           tier="float32")
-    return runs
 
 
 def _format_error(value: float | None) -> str:
     return "—" if value is None else f"{value:.1e}"
 
 
-#: A tier's verdict in a table cell beside its worst error (one column per tier fits 80 columns).
-TIER_MARK = {"passed": "[green]✓[/]", "failed": "[bold red]✗[/]", "error": "[bold red]✗ error[/]",
-             "warning": "[yellow]![/]"}
-
-
 def _table(rows, title: str, console: Console) -> None:
-    """One row per function; with more than one tier in play (``--tier both``, or the float32
-    tier run after a precision loss), one column per tier instead of the status: its verdict and
-    its worst error vs JAX."""
-    from bpcheck.tiers import TIERS
+    """The verdict's table (``battery.render.table``: the same cells a notebook shows)."""
+    from bpcheck.battery.render import rich_table
 
-    tiers = [t for t in TIERS if any(t in row.tiers for row in rows)]
-    several = len(tiers) > 1
-    table = Table(title=title, caption=(
-        "per tier: ✓ passed, ✗ failed, ! warning, then its worst error against JAX"
-        if several else None))
-    table.add_column("function", no_wrap=True)
-    if not several:
-        table.add_column("status", no_wrap=True)
-    for column in (*(tiers if several else ["vs JAX"]), "vs FD", "examples", "checks"):
-        table.add_column(column, justify="right", no_wrap=True)
-    for row in rows:
-        if row.status == "missing":
-            continue
-        counted = row.counted_runs
-        passed_checks = sum(r.failure is None for r in counted)
-        checks = f"{passed_checks}/{len(counted)}" if counted else "—"
-        examples = f"{row.examples:,}" if counted else "—"
-        if several:
-            verdicts = [f"{TIER_MARK.get(row.tiers.get(t), '—')} "
-                        f"{_format_error(row.worst_vs_jax_in(t))}" for t in tiers]
-        else:
-            verdicts = [STATUS_STYLE[row.status], _format_error(row.worst_vs_jax)]
-        table.add_row(row.function, *verdicts, _format_error(row.worst_vs_fd), examples, checks)
-    console.print(table)
-    missing = [row.function for row in rows if row.status == "missing"]
-    if missing:
-        console.print(f"[dim]not defined (not checked): {', '.join(missing)}[/]")
-
-
-def _warm_up(path: str | None) -> None:
-    """Import JAX and the engine, and load the file, in a worker while the main process does."""
-    _target(path)
-
-
-def _early_pool(jobs: int | None, path: str | None) -> ProcessPoolExecutor | None:
-    """Worker processes started before the main one loads anything: their imports of JAX and of
-    the file (~1.5 s each) overlap the main process's own instead of following it."""
-    workers = jobs or os.cpu_count() or 1
-    if workers < 2:
-        return None
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-    for _ in range(workers):
-        pool.submit(_warm_up, path)
-    return pool
-
-
-def _run_layers(names, path, examples, profile, shrink, pool, console, tiers) -> list:
-    runs = []
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TimeElapsedColumn(), console=console, transient=True)
-    with progress:
-        task = progress.add_task("checking", total=len(names))
-        if pool is None:
-            for name in names:
-                progress.update(task, description=f"checking {name}")
-                runs.extend(_check_layer(name, path, examples, profile, shrink, tiers))
-                progress.advance(task)
-        else:
-            futures = {pool.submit(_check_layer, n, path, examples, profile, shrink, tiers): n
-                       for n in names}
-            for future in as_completed(futures):
-                runs.extend(future.result())
-                progress.update(task, description=f"checked {futures[future]}")
-                progress.advance(task)
-    return runs
+    console.print(rich_table(rows, title))
 
 
 def cmd_check(args: argparse.Namespace, console: Console) -> int:
     from bpcheck import profiles
+    from bpcheck.battery.target import worker_pool
 
     if args.examples < 1:
         console.print("[red]error:[/] --examples must be at least 1")
@@ -168,7 +49,7 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
     profile = profiles.load(args.profile)
     path = None if args.file is None else str(args.file)
     usable = path is None or (args.file.is_file() and args.file.suffix == ".py")
-    pool = None if args.only or args.jobs == 1 or not usable else _early_pool(args.jobs, path)
+    pool = None if args.only or args.jobs == 1 or not usable else worker_pool(args.jobs, path)
     try:
         return _check(args, console, profile, path, pool)
     finally:
@@ -177,53 +58,42 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
 
 
 def _check(args, console, profile, path, pool) -> int:
+    from bpcheck.battery.target import run_target, select, target_of
+    from bpcheck.battery.verdict import write_json
     from bpcheck.loader import LoadError
-    from bpcheck.battery.verdict import verdicts, write_json
 
     label = "manual/" if path is None else str(args.file)
     try:
-        impl, layers, problems = _target(path)
+        target = target_of(path)
     except LoadError as exc:
         console.print(f"[bold red]error:[/] {escape(str(exc))}")
         if args.json is not None and not exc.usage:
             write_json(args.json, [], {"implementation": label, "error": str(exc)})
         return 2 if exc.usage else 1
-    if args.only:
-        wanted = {name.strip() for name in args.only.split(",") if name.strip()}
-        known = {layer.name for layer in layers} | {n for layer in layers for n in layer.functions}
-        unknown = sorted(wanted - known)
-        if unknown:
-            console.print(f"[red]error:[/] --only: unknown layer or function {', '.join(unknown)}")
-            return 2
-        layers = tuple(layer for layer in layers
-                       if layer.name in wanted or wanted & set(layer.functions))
-    functions = [(name, layer.name) for layer in layers for name in layer.functions]
-    missing = {name for name, _ in functions if name not in impl.functions}
-    if len(missing) == len(functions):
-        console.print(f"[bold red]error:[/] {escape(label)} defines none of the protocol functions "
-                      f"({', '.join(n for n, _ in functions[:4])}, …)")
-        return 1
-    # The layers that compile the most programs go first, so that no worker is left with a long
-    # one at the end: those whose reference cannot be padded to fewer shapes (autodiff), then the
-    # row-independent ones, then the elementwise ones (one program each).
-    checked = [layer for layer in layers
-               if any(n in impl.functions and n not in problems for n in layer.functions)]
-    names = [layer.name for layer in sorted(checked, key=lambda layer: (
-        layer.elementwise, layer.independent_rows))]
-    jobs = max(1, min(args.jobs or os.cpu_count() or 1, len(names)))
-    own_pool = None
-    if pool is None and jobs > 1:
-        pool = own_pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
-    tiers = TIER_CHOICES[args.tier]
-    started = time.perf_counter()
     try:
-        runs = _run_layers(names, path, args.examples, profile, not args.no_shrink,
-                           pool if jobs > 1 else None, console, tiers)
-    finally:
-        if own_pool is not None:  # an early pool is shut down by the caller that made it
-            own_pool.shutdown(cancel_futures=True)
-    elapsed = time.perf_counter() - started
-    rows = verdicts(runs, functions, missing, problems, counted=tiers)
+        layers = select(target.layers, args.only)
+    except ValueError as exc:
+        console.print(f"[red]error:[/] --only: {exc}")
+        return 2
+    functions = [name for layer in layers for name in layer.functions]
+    if not any(name in target.impl.functions for name in functions):
+        console.print(f"[bold red]error:[/] {escape(label)} defines none of the protocol functions "
+                      f"({', '.join(functions[:4])}, …)")
+        return 1
+    tiers = TIER_CHOICES[args.tier]
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), console=console, transient=True)
+    with bar:
+        task = bar.add_task("checking", total=None)
+
+        def progress(layer: str, done: int, total: int) -> None:
+            bar.update(task, description=f"checked {layer}", completed=done, total=total)
+
+        verdict = run_target(target, examples=args.examples, only=args.only, tiers=tiers,
+                             shrink=not args.no_shrink, jobs=args.jobs, pool=pool,
+                             progress=progress, profile=profile)
+    verdict.label = label
+    rows = verdict.rows
     title = f"bpcheck: {label} against jax.vjp and finite differences"
     if tiers != ("float64",):
         title += f" ({' and '.join(tiers)} tier{'s' * (len(tiers) > 1)})"
@@ -232,18 +102,13 @@ def _check(args, console, profile, path, pool) -> int:
         if row.status in ("failed", "error", "warning"):
             console.print(f"\n[bold]{row.function}[/] {STATUS_STYLE[row.status]}")
             console.print(row.message, markup=False, highlight=False, soft_wrap=True)
-    counts = {s: sum(r.status == s for r in rows) for s in STATUS_STYLE}
-    summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
-    examples = sum(row.examples for row in rows)
-    console.print(f"{summary}; {examples:,} examples checked in {elapsed:.1f} s ({jobs} "
-                  f"process{'es' * (jobs > 1)}, profile {profile}, {args.examples} examples per "
-                  f"layer through every check, {' and '.join(tiers)} "
-                  f"tier{'s' * (len(tiers) > 1)}).")
+    jobs = verdict.processes
+    console.print(f"{verdict.summary()} ({jobs} process{'es' * (jobs > 1)}, profile {profile}, "
+                  f"{args.examples} examples per layer through every check, "
+                  f"{' and '.join(tiers)} tier{'s' * (len(tiers) > 1)}).")
     if args.json is not None:
-        write_json(args.json, rows, {"implementation": label, "elapsed_seconds": elapsed,
-                                     "examples_per_layer": args.examples, "profile": profile,
-                                     "tiers": list(tiers)})
-    return 1 if counts["failed"] or counts["error"] else 0
+        verdict.write_json(args.json)
+    return 0 if verdict.passed else 1
 
 
 def cmd_demo(args: argparse.Namespace, console: Console) -> int:

@@ -36,14 +36,13 @@ from bpcheck import __version__, profiles
 from bpcheck.battery.checks import checks_available
 from bpcheck.registry import REGISTRY
 from bpcheck.grading.rubric import Rubric
+from bpcheck.battery.checks import VALUE_CHECKS
 from bpcheck.battery.runner import CheckRun, run_checks
 from bpcheck.grading.report import CLASS_FILES
 from bpcheck.grading.sandbox import Sandbox, process
 from bpcheck.grading.sandbox.session import IsolationUnavailable, refusal
 
 RESULTS = "results.json"
-#: The checks that judge a function's values; the others judge how it keeps the protocol.
-VALUE_CHECKS = ("forward", "vjp", "finite_differences")
 
 
 class GradeError(Exception):

@@ -60,9 +60,7 @@ class Rubric:
 
     def tests_of(self, function: str, layer: Layer) -> list[tuple[Check, float, str]]:
         """(check, max score, visibility) for each check that judges ``function``."""
-        judged = [c for c in checks_for(layer)
-                  if (layer.forward_name if c.judges == "forward" else layer.backward_name)
-                  == function]
+        judged = [c for c in checks_for(layer) if c.function(layer) == function]
         total = sum(self.weights[c.name] for c in judged) or 1.0
         return [(c, self.points_of(function) * self.weights[c.name] / total,
                  self.visibility.get(c.name, "visible")) for c in judged]

@@ -7,12 +7,14 @@ its NumPy pair in manual/ and its JAX twin in reference/); a new family is a new
 from __future__ import annotations
 
 from bpcheck.layer import Layer, RegistryError
+from bpcheck.registry.convolution import CONVOLUTION
 from bpcheck.registry.identities import IDENTITIES
 from bpcheck.registry.layers import LAYERS
 from bpcheck.registry.networks import NETWORKS
+from bpcheck.registry.recurrent import RECURRENT
 
 #: Every family's records, in the order reports list them.
-FAMILIES: tuple[tuple[Layer, ...], ...] = (LAYERS, NETWORKS, IDENTITIES)
+FAMILIES: tuple[tuple[Layer, ...], ...] = (LAYERS, CONVOLUTION, NETWORKS, IDENTITIES, RECURRENT)
 REGISTRY: tuple[Layer, ...] = tuple(layer for family in FAMILIES for layer in family)
 
 

@@ -61,6 +61,17 @@ def _batchnorm_args(d: Dims, v: Values):
     return v.nearly_constant((d.n, d.d), axis=0), v.real((d.d,)), v.real((d.d,)), bn_param
 
 
+def _train_mode(x, gamma, beta, bn_param) -> bool:
+    """cs231n's starter code fills batchnorm's cache in train mode only: the protocol defines the
+    backward there (test mode checks the forward, with the running statistics)."""
+    return bn_param["mode"] == "train"
+
+
+def _running_statistics(x, gamma, beta, bn_param):
+    """Train mode writes the running statistics back into bn_param; test mode writes nothing."""
+    return {3: ("running_mean", "running_var")} if bn_param["mode"] == "train" else {}
+
+
 def _layernorm_args(d: Dims, v: Values):
     # ln_param's eps: its default 1e-5 (an empty dict) or a drawn one.
     ln_param = {"eps": v.uniform(1e-5, 1e-3)} if v.choice((True, False)) else {}
@@ -89,7 +100,8 @@ LAYERS: tuple[Layer, ...] = (
     Layer("mse_loss", reference.mse_loss, _regression_args, batched=(0, 1)),
     Layer(
         "batchnorm", reference.batchnorm, _batchnorm_args,
-        differentiable=(0, 1, 2), batched=(), mutable=(3,),
+        differentiable=(0, 1, 2), batched=(), writes=_running_statistics,
+        backward_in=_train_mode,
     ),
     Layer("layernorm", reference.layernorm, _layernorm_args, differentiable=(0, 1, 2), batched=(0,)),
 )

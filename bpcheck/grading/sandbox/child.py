@@ -273,8 +273,8 @@ def main():
         for i, grad in enumerate(grads):
             if not isinstance(grad, ndarray):
                 continue
-            if upstream is not None and isinstance(upstream, ndarray) and shares_memory(
-                    grad, upstream):
+            if upstream is not None and any(isinstance(d, ndarray) and shares_memory(grad, d)
+                                            for d in upstream):
                 found.append([i, "dout"])
                 continue
             for position, arg in enumerate(given):
@@ -283,41 +283,55 @@ def main():
                     break
         return found
 
-    def pairs(name, backward, forward_args, douts):
-        """One forward and the backward on each dout (each on a copy of the cache, the last on
-        the cache itself), with what each edited in place or aliased."""
+    def edit(position, before, after, state_before):
+        """[position, added keys, altered keys] for an argument the forward edited (keys only
+        for a dict), or None."""
+        if state(after) == state_before:
+            return None
+        if type(before) is dict and type(after) is dict:
+            old = dict(state_before[1])
+            added = sorted(str(k) for k in after if k not in old)
+            altered = sorted(str(k) for k in old if k not in after or state(after[k]) != old[k])
+            return [position, added, altered]
+        return [position, [], []]
+
+    def pairs(name, backward, forward_args, douts, outputs=1):
+        """One forward and the backward on each set of douts (one per output; each on a copy of
+        the cache, the last on the cache itself), with what each edited in place or aliased."""
+        originals = [dict(a) if type(a) is dict else a for a in forward_args]
         before = [state(a) for a in forward_args]
         started = perf_counter()
         ok, result = run(name, forward_args)
         seconds = perf_counter() - started
         if not ok:
             return {"forward_error": result, "seconds": seconds}
-        changed = [i for i, (a, b) in enumerate(zip(forward_args, before)) if state(a) != b]
-        if backward is None or type(result) not in (tuple, list) or len(result) != 2:
+        changed = [c for i, (a, o, b) in enumerate(zip(forward_args, originals, before))
+                   if (c := edit(i, o, a, b)) is not None]
+        if backward is None or type(result) not in (tuple, list) or len(result) != outputs + 1:
             # a loss's (loss, grads), or an answer off the protocol, returned as it is
             audits = [{"aliases": aliases(result[1], None, forward_args)}] if (
                 backward is None and type(result) in (tuple, list) and len(result) == 2) else []
             return {"forward": result, "changed": changed, "audits": audits, "seconds": seconds}
-        try:  # the output as returned, before a backward can edit it in place
-            first = copy.deepcopy(result[0])
+        try:  # the outputs as returned, before a backward can edit them in place
+            first = tuple(copy.deepcopy(result[:outputs]))
         except BaseException as exc:
-            first = f"an output that cannot be copied: {exc!r}"
+            first = (f"an output that cannot be copied: {exc!r}",) * outputs
         grads, audits = [], []
         for k, dout in enumerate(douts):
             try:
-                cache = result[1] if k == len(douts) - 1 else copy.deepcopy(result[1])
+                cache = result[-1] if k == len(douts) - 1 else copy.deepcopy(result[-1])
                 dout_before, cache_before = state(dout), digest(cache)
             except BaseException as exc:
                 grads.append({"ok": False, "error": f"the cache of {name} could not be "
                                                     f"copied: {exc!r}"})
                 audits.append({})
                 continue
-            ok, answer = run(backward, (dout, cache))
+            ok, answer = run(backward, (*dout, cache))
             grads.append({"ok": True, "result": answer} if ok else answer)
             audits.append({"dout_changed": state(dout) != dout_before,
                            "cache_changed": digest(cache) != cache_before,
                            "aliases": aliases(answer, dout, forward_args) if ok else []})
-        return {"forward": (first, None), "changed": changed, "backward": grads,
+        return {"forward": (*first, None), "changed": changed, "backward": grads,
                 "audits": audits, "seconds": seconds}
 
     while True:
@@ -334,10 +348,11 @@ def main():
         for old_id in stale:
             caches.pop(old_id, None)
         if kind == "pairs":  # forwards, each then its backward on copies of its cache
-            backward, items = raw_args
+            backward, items, *more = raw_args
+            outputs = more[0] if more and type(more[0]) is int and 0 < more[0] < 64 else 1
             results, forward_seconds = [], 0.0
             for forward_args, douts in items:
-                results.append(pairs(name, backward, forward_args, douts))
+                results.append(pairs(name, backward, forward_args, douts, outputs))
                 forward_seconds += results[-1].pop("seconds")
             try:
                 reply({"ok": True, "results": results, "forward_seconds": forward_seconds})
@@ -346,18 +361,18 @@ def main():
                                              f"{type(exc).__name__}: {exc}"})
             continue
         args = tuple(resolve(a) for a in raw_args)
-        cache_used = args[1] if kind == "backward" else None
+        cache_used = args[-1] if kind == "backward" and args else None  # (*douts, cache)
         before = [state(a) for a in args]
         ok, result = run(name, args)
         if not ok:
             reply(result)
             continue
         cache_id, sent = None, result
-        if kind == "forward" and type(result) in (tuple, list) and len(result) == 2:
-            cache_id = keep(result[1])
-            sent = (result[0], wire.Handle(cache_id))
+        if kind == "forward" and type(result) in (tuple, list) and len(result) >= 2:
+            cache_id = keep(result[-1])  # (*outputs, cache): the cache stays here
+            sent = (*result[:-1], wire.Handle(cache_id))
         changed = {i: a for i, (a, b) in enumerate(zip(args, before))
-                   if state(a) != b and not (kind == "backward" and i == 1)}
+                   if state(a) != b and not (kind == "backward" and i == len(args) - 1)}
         inputs = [(i, path, leaf) for i, a in enumerate(args) for path, leaf in leaves(a)]
         aliases = []
         for out_path, out in leaves(sent):

@@ -41,7 +41,9 @@ from typing import Any
 
 import numpy as np
 
-from bpcheck.implementation import Audit, Evaluation, Implementation, ImplementationError
+from bpcheck.implementation import (
+    Audit, Change, Evaluation, Implementation, ImplementationError,
+)
 from bpcheck.layer import Layer
 from bpcheck.grading.sandbox import process, wire
 from bpcheck.grading.sandbox.channel import Channel, ChannelClosed, ChannelError, ChannelTimeout
@@ -173,7 +175,7 @@ class Sandbox:
         for layer in self.layers:
             calls[layer.forward_name] = layer.arg_names
             if not layer.is_loss:
-                calls[layer.backward_name] = ("dout", "cache")
+                calls[layer.backward_name] = (*layer.dout_names, "cache")
         return calls
 
     def _start(self) -> str | None:
@@ -312,7 +314,8 @@ class Sandbox:
         call_in_sandbox.__name__ = name
         return call_in_sandbox
 
-    def _batched(self, forward: str, backward: str | None, requests: list) -> list | None:
+    def _batched(self, forward: str, backward: str | None, requests: list,
+                 outputs: int = 1) -> list | None:
         """``implementation.evaluations`` in one round trip: for each (args, douts), the forward
         and then, for a layer, the backward on each dout, each on its own copy of that forward's
         cache (which stays in the child). None when the calls must go one by one: one of the
@@ -332,7 +335,8 @@ class Sandbox:
                  for args, douts in requests]
         during = f"running {forward}" + (f" then {backward}" if backward else "")
         try:
-            answer = self._request(("call", forward, "pairs", (backward, items)), seconds, during)
+            answer = self._request(("call", forward, "pairs", (backward, items, outputs)), seconds,
+                                   during)
         except ImplementationError:
             # the batch failed as a whole (a crash, a timeout, an answer that could not be sent
             # or read): from now on calls go one at a time, so that the function to blame is named
@@ -362,7 +366,7 @@ class Sandbox:
             _reject_opaque(forward, result)
         except ImplementationError as exc:
             return Evaluation(exc)
-        changed = tuple(p for p in entry.get("changed") or [] if type(p) is int)
+        changed = tuple(_change(c) for c in entry.get("changed") or [] if _change(c) is not None)
         backwards = []
         for raw in entry.get("backward") or []:
             if not isinstance(raw, dict) or raw.get("ok") is not True:
@@ -451,12 +455,23 @@ class Sandbox:
             except (LookupError, TypeError, ValueError, AttributeError):
                 continue
         state = answer.get("cache")
-        if kind == "forward" and isinstance(result, tuple) and len(result) == 2 and isinstance(
-                result[1], wire.Handle):
-            result = (result[0], CacheHandle(self, result[1].id, self._generation, state))
-        elif kind == "backward" and len(args) == 2 and isinstance(args[1], CacheHandle):
-            args[1].state = state
+        if kind == "forward" and isinstance(result, tuple) and len(result) >= 2 and isinstance(
+                result[-1], wire.Handle):  # (*outputs, cache)
+            result = (*result[:-1], CacheHandle(self, result[-1].id, self._generation, state))
+        elif kind == "backward" and args and isinstance(args[-1], CacheHandle):  # (*douts, cache)
+            args[-1].state = state
         return result
+
+
+def _change(fact: Any) -> Change | None:
+    """A child's report of one argument the forward edited: [position, added keys, altered
+    keys], keeping only a well-formed one."""
+    if not (type(fact) is list and len(fact) == 3 and type(fact[0]) is int):
+        return None
+    keys = [k for k in fact[1:] if type(k) is list and all(type(s) is str for s in k)]
+    if len(keys) != 2:
+        return None
+    return Change(fact[0], tuple(keys[0]), tuple(keys[1]))
 
 
 def _audit(answer: Any) -> Audit:
