@@ -9,6 +9,8 @@ message names the function and, for an exception, the line that raised it.
 from __future__ import annotations
 
 import copy
+import signal
+import threading
 import traceback
 import warnings
 from dataclasses import dataclass
@@ -85,19 +87,96 @@ def fresh(value: Any) -> Any:
 
 
 def call(impl: Implementation, name: str, *args: Any) -> Any:
+    """``name``'s answer to ``args``; whatever it raises (``SystemExit``, ``KeyboardInterrupt`` and
+    other ``BaseException`` subclasses too) becomes an ImplementationError naming the function.
+
+    A real Ctrl-C is not the function's: a SIGINT that arrives during the call (counted by
+    ``_watch_interrupts``) stops bpcheck, even when the function catches the KeyboardInterrupt
+    itself; a KeyboardInterrupt the function raises on its own is reported as its error.
+    """
     function = impl.functions.get(name)
     if function is None:
         raise ImplementationError(f"{name} is not defined")
+    watched = _watch_interrupts()
+    interrupts = _INTERRUPTS[0]
     try:
         # Overflow, division by zero, invalid values: an unstable formula is reported as an error
         # of the function, with its line — the same under pytest (filterwarnings) and the CLI.
         with warnings.catch_warnings():
             warnings.simplefilter("error", RuntimeWarning)
-            return function(*args)
+            result = function(*args)
     except ImplementationError:  # already says which function and why (e.g. from the sandbox)
         raise
-    except Exception as exc:  # the implementation's own error, reported as such
-        raise ImplementationError(f"{name} raised {type(exc).__name__}: {exc}{_where(exc)}") from exc
+    except BaseException as exc:  # the implementation's own error, reported as such
+        if _INTERRUPTS[0] != interrupts or (isinstance(exc, KeyboardInterrupt) and not watched):
+            raise KeyboardInterrupt from None  # the user pressed Ctrl-C
+        raise ImplementationError(raised(name, exc)) from exc
+    if _INTERRUPTS[0] != interrupts:  # a Ctrl-C the function caught and swallowed
+        raise KeyboardInterrupt
+    return result
+
+
+#: Real SIGINTs (Ctrl-C) seen since the counting handler was installed.
+_INTERRUPTS = [0]
+
+
+def _watch_interrupts() -> bool:
+    """Count real SIGINTs from now on; False when a KeyboardInterrupt cannot be told apart here.
+
+    A signal handler runs in the main thread only, so in another thread every KeyboardInterrupt
+    is raised by code. In the main thread the SIGINT handler is wrapped once by one that counts,
+    then does what the handler it wraps did (the default raises KeyboardInterrupt).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return True
+    current = signal.getsignal(signal.SIGINT)
+    if getattr(current, "_bpcheck_counts", False) or current in (signal.SIG_IGN, signal.SIG_DFL):
+        return True  # counted already, or a SIGINT raises no exception here
+    if not callable(current):  # installed from C: unknown
+        return False
+
+    def counting(signum, frame):
+        _INTERRUPTS[0] += 1
+        return current(signum, frame)
+
+    counting._bpcheck_counts = True  # type: ignore[attr-defined]
+    signal.signal(signal.SIGINT, counting)
+    return True
+
+
+#: The longest part of a user's exception message kept in a verdict.
+MESSAGE_CHARACTERS = 300
+
+
+def raised(name: str, exc: BaseException) -> str:
+    """One sentence for an exception a user's function raised: its type, the first line of its
+    message (shortened) and the line of the user's code that raised it."""
+    kind = type(exc).__name__
+    if isinstance(exc, SystemExit):
+        code = _shortened(_safe(lambda: repr(exc.code)))
+        return (f"{name} called sys.exit({code}){_where(exc)}: a layer function must return its "
+                f"answer, not end the program")
+    if isinstance(exc, RecursionError):
+        return f"{name} raised RecursionError: {_text_of(exc)}{_where(exc)}: endless recursion?"
+    text = _text_of(exc)
+    return f"{name} raised {kind}{': ' + text if text else ''}{_where(exc)}"
+
+
+def _safe(describe: Callable[[], str]) -> str:
+    try:
+        return str(describe())
+    except BaseException as exc:  # a hostile __str__ or __repr__
+        return f"(cannot be shown: {type(exc).__name__})"
+
+
+def _shortened(text: str, limit: int = MESSAGE_CHARACTERS) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _text_of(exc: BaseException) -> str:
+    """The first line of an exception's message, shortened; it may not be printable at all."""
+    lines = _safe(lambda: str(exc)).strip().splitlines()
+    return _shortened(lines[0].strip()) if lines else ""
 
 
 def _where(exc: BaseException) -> str:
@@ -108,12 +187,107 @@ def _where(exc: BaseException) -> str:
     if not frames:
         return ""
     last = frames[-1]
-    code = f": {last.line.strip()}" if last.line else ""
+    code = f": {_shortened(last.line.strip(), 120)}" if last.line else ""
     return f" (at {last.filename}:{last.lineno}{code})"
 
 
+#: The most entries an answer may hold. Every example here is small (tens of entries), so an
+#: answer this large is a mistake, and copying it could exhaust the memory.
+MAX_ENTRIES = 2**24
+#: How deeply an answer's tuples and lists may nest.
+MAX_DEPTH = 32
+#: The dtype kinds an answer's arrays may have: bool, integers, floating point (8 bytes at most,
+#: like the sandbox's wire format).
+NUMERIC_KINDS = "biuf"
+
+
+def plain(value: Any, name: str, labels: tuple[str, ...] = (), label: str | None = None) -> Any:
+    """An answer of ``name`` (an output, a loss, gradients) as plain data, or an
+    ImplementationError naming what in it cannot be an answer (``label``: what the value is, e.g.
+    "out"; None for the whole answer, whose items are then called by ``labels``, e.g. "dx").
+
+    Plain data is what crosses from a sandboxed child (``grading/sandbox/wire.py``), so a check
+    sees the same thing in-process: base-class arrays of a numeric dtype (an ndarray subclass
+    becomes its data), NumPy and Python numbers, None, and tuples and lists of them (a tuple
+    subclass, a NamedTuple among them, becomes a tuple). Read with methods of the base classes, so
+    that no method of the answer's own runs: a hostile ``__len__`` or ``__eq__`` never does.
+    Refused: complex, object, structured and string arrays, arrays of more than MAX_ENTRIES
+    entries, structures nested deeper than MAX_DEPTH or containing themselves, and any other
+    object (a generator, a dict, a string).
+    """
+    count = [0]
+
+    def refuse(label: str | None, problem: str) -> ImplementationError:
+        subject = f"{name} returned" if label is None else f"{name}'s {label} is"
+        return ImplementationError(f"{subject} {problem}")
+
+    def walk(item: Any, label: str | None, depth: int, inside: frozenset[int]) -> Any:
+        count[0] += 1
+        if count[0] > MAX_ENTRIES:
+            raise refuse(label, f"more than {MAX_ENTRIES:,} values")
+        if item is None or type(item) in (bool, int, float):
+            return item
+        if isinstance(item, (np.ndarray, np.generic)):
+            array = np.ndarray.view(item, np.ndarray) if isinstance(item, np.ndarray) else None
+            dtype = item.dtype
+            what = "array" if array is not None else "number"
+            if dtype.kind == "c":
+                raise refuse(label, f"a complex {what} (dtype {dtype}), not real numbers")
+            if dtype.kind not in NUMERIC_KINDS or dtype.itemsize > 8:
+                kind = {"O": "an object", "V": "a structured", "U": "a string",
+                        "S": "a bytes"}.get(dtype.kind, "a")
+                raise refuse(label, f"{kind} {what} (dtype {dtype}), not numbers")
+            if array is not None and array.size > MAX_ENTRIES:
+                raise refuse(label, f"an array of {array.size:,} entries (shape {array.shape}): "
+                                    f"far more than any answer here")
+            return item if array is None else array
+        if isinstance(item, (tuple, list)):
+            base = tuple if isinstance(item, tuple) else list
+            if depth >= MAX_DEPTH:
+                raise refuse(label, f"a {base.__name__} nested more than {MAX_DEPTH} levels deep")
+            if id(item) in inside:
+                raise refuse(label, f"a {base.__name__} that contains itself")
+            inner = inside | {id(item)}
+            items = []
+            for i in range(base.__len__(item)):
+                part = (labels[i] if i < len(labels) else f"item {i}") if label is None else (
+                    f"{label}[{i}]")
+                items.append(walk(base.__getitem__(item, i), part, depth + 1, inner))
+            return tuple(items) if base is tuple else items
+        raise refuse(label, f"{describe(item)}, not an array or a number")
+
+    return walk(value, label, 0, frozenset())
+
+
+def describe(value: Any) -> str:
+    """What a value is, for a sentence ("a generator", "a dict")."""
+    name = type(value).__name__
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
+
+
+def answer(layer: Layer, name: str, raw: Any) -> Any:
+    """What ``name`` returned, made plain (``plain``) where the battery reads it: a forward's
+    outputs (its cache stays as returned: the backward gets it back), a loss's pair, a backward's
+    gradients. An answer off the protocol (a forward that returns no tuple of the right length)
+    keeps its items as they are, for ``returned`` to say what it is."""
+    if name == layer.forward_name and not layer.is_loss:
+        if not isinstance(raw, (tuple, list)):
+            return raw if not isinstance(raw, np.ndarray) else plain(raw, name)
+        base = tuple if isinstance(raw, tuple) else list
+        items = [base.__getitem__(raw, i) for i in range(base.__len__(raw))]
+        if len(items) != len(layer.outputs) + 1:
+            return tuple(items) if base is tuple else items
+        outputs = [plain(item, name, label=output) for item, output in zip(items, layer.outputs)]
+        return (*outputs, items[-1])
+    if layer.is_loss:
+        grads = layer.grad_names[0] if len(layer.grad_names) == 1 else "gradients"
+        return plain(raw, name, ("loss", grads))
+    return plain(raw, name, layer.grad_names)
+
+
 def as_array(value: Any, what: str) -> np.ndarray:
-    """A returned value as a float64 array, or a clear error saying what is wrong with it."""
+    """A returned value (plain: see ``plain``) as a float64 array, or a clear error saying what is
+    wrong with it."""
     if value is None:
         raise ImplementationError(f"{what} is None (not implemented?)")
     if isinstance(value, np.ndarray) and value.dtype == object:
@@ -121,7 +295,8 @@ def as_array(value: Any, what: str) -> np.ndarray:
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise ImplementationError(f"{what} is {type(value).__name__}, not an array: {exc}") from exc
+        raise ImplementationError(f"{what} is {type(value).__name__}, not an array: "
+                                  f"{_text_of(exc)}") from exc
     return array
 
 
@@ -148,7 +323,8 @@ def forward(layer: Layer, impl: Implementation, args: tuple[Any, ...]
             ) -> tuple[tuple[np.ndarray, ...], Any]:
     """``(outputs, cache)`` from the forward, outputs as float64 arrays; for a loss,
     ``((loss,), grads)``."""
-    outputs, second = returned(layer, call(impl, layer.forward_name, *fresh(args)))
+    outputs, second = returned(layer, answer(layer, layer.forward_name,
+                                               call(impl, layer.forward_name, *fresh(args))))
     return output_arrays(layer, outputs), second
 
 
@@ -174,7 +350,8 @@ def _summary(result: Any) -> str:
 def backward(layer: Layer, impl: Implementation, douts: tuple[np.ndarray, ...], cache: Any
              ) -> tuple[np.ndarray, ...]:
     """The backward on upstream gradients (one per output) and a cache, validated."""
-    return grads_of(layer, call(impl, layer.backward_name, *douts, cache))
+    return grads_of(layer, answer(layer, layer.backward_name,
+                                  call(impl, layer.backward_name, *douts, cache)))
 
 
 @dataclass(frozen=True)
@@ -267,7 +444,7 @@ def _evaluate_here(layer: Layer, impl: Implementation, args: tuple[Any, ...],
                    douts: Sequence[tuple[np.ndarray, ...]]) -> Evaluation:
     given = fresh(args)
     try:
-        raw = call(impl, layer.forward_name, *given)
+        raw = answer(layer, layer.forward_name, call(impl, layer.forward_name, *given))
     except ImplementationError as exc:
         return Evaluation(exc)
     changed = tuple(c for p, (before, after) in enumerate(zip(args, given))
@@ -282,10 +459,15 @@ def _evaluate_here(layer: Layer, impl: Implementation, args: tuple[Any, ...],
     backwards: list[Any] = []
     audits: list[Audit] = []
     for j, upstream_given in enumerate(douts):
-        cache = cache_made if j == len(douts) - 1 else fresh(cache_made)
-        upstream, snapshot = fresh(tuple(upstream_given)), fresh(cache)
-        try:
-            grads = call(impl, layer.backward_name, *upstream, cache)
+        try:  # the cache is the user's object: copying it runs its code
+            cache = cache_made if j == len(douts) - 1 else _guarded(
+                lambda: fresh(cache_made),
+                f"the cache {layer.forward_name} returned cannot be copied")
+            upstream = fresh(tuple(upstream_given))
+            snapshot = _guarded(lambda: fresh(cache),
+                                f"the cache {layer.forward_name} returned cannot be copied")
+            grads = answer(layer, layer.backward_name,
+                           call(impl, layer.backward_name, *upstream, cache))
         except ImplementationError as exc:
             backwards.append(exc)
             audits.append(Audit())
@@ -295,6 +477,19 @@ def _evaluate_here(layer: Layer, impl: Implementation, args: tuple[Any, ...],
         audits.append(Audit(not unchanged(tuple(upstream_given), upstream),
                             not unchanged(snapshot, cache), found.aliases))
     return Evaluation((*firsts, cache_made), changed, tuple(backwards), tuple(audits))
+
+
+def _guarded(run: Callable[[], Any], problem: str) -> Any:
+    """``run()``, which runs methods of the user's objects (a cache's ``__deepcopy__``): what it
+    raises becomes an ImplementationError saying ``problem``; a real Ctrl-C still stops."""
+    interrupts = _INTERRUPTS[0]
+    try:
+        return run()
+    except BaseException as exc:
+        if _INTERRUPTS[0] != interrupts:
+            raise KeyboardInterrupt from None
+        raise ImplementationError(f"{problem} ({type(exc).__name__}: {_text_of(exc)}): keep "
+                                  f"arrays, numbers and tuples in it") from exc
 
 
 def _aliases(grads: Any, upstream: Any, given: tuple[Any, ...]) -> Audit:
@@ -318,20 +513,50 @@ def _aliases(grads: Any, upstream: Any, given: tuple[Any, ...]) -> Audit:
 
 
 def unchanged(before: Any, after: Any) -> bool:
-    """Whether ``after`` holds what ``before`` held (arrays by value, containers by structure)."""
+    """Whether ``after`` holds what ``before`` held: arrays by value, containers by structure,
+    other objects by their attributes (``vars``), as the sandbox's fingerprint of a cache sees
+    them. No method of the user's objects runs where it can be avoided (an ``__eq__`` that lies
+    cannot hide or fake an edit); a value that cannot be compared at all counts as changed."""
+    interrupts = _INTERRUPTS[0]
+    try:
+        return _same(before, after)
+    except BaseException:
+        if _INTERRUPTS[0] != interrupts:
+            raise KeyboardInterrupt from None
+        return False
+
+
+def _same(before: Any, after: Any, depth: int = 0) -> bool:
+    if depth > MAX_DEPTH:  # deeper than the sandbox's fingerprint looks
+        return True
     if isinstance(before, np.ndarray):
         return (isinstance(after, np.ndarray) and before.shape == after.shape
-                and np.array_equal(before, after, equal_nan=True))
+                and before.dtype == after.dtype
+                and np.array_equal(np.ndarray.view(before, np.ndarray),
+                                   np.ndarray.view(after, np.ndarray),
+                                   equal_nan=before.dtype.kind in "fc"))
+    if type(before) is not type(after):
+        return False
     if isinstance(before, dict):
-        return (isinstance(after, dict) and before.keys() == after.keys()
-                and all(unchanged(before[k], after[k]) for k in before))
+        return (before.keys() == after.keys()
+                and all(_same(before[k], after[k], depth + 1) for k in before))
     if isinstance(before, (tuple, list)):
-        return (type(before) is type(after) and len(before) == len(after)
-                and all(unchanged(b, a) for b, a in zip(before, after)))
-    try:
-        return bool(before == after)
-    except Exception:
-        return before is after
+        base = tuple if isinstance(before, tuple) else list
+        return (base.__len__(before) == base.__len__(after)
+                and all(_same(base.__getitem__(before, i), base.__getitem__(after, i), depth + 1)
+                        for i in range(base.__len__(before))))
+    if type(before) in _COMPARABLE or isinstance(before, np.generic):
+        return bool(before == after) or (before != before and after != after)  # NaN
+    if before is after:
+        return True
+    attributes = getattr(before, "__dict__", None)
+    if type(attributes) is dict and type(getattr(after, "__dict__", None)) is dict:
+        return _same(attributes, after.__dict__, depth + 1)
+    return False
+
+
+#: Types compared with ``==``: their equality is the builtin one.
+_COMPARABLE = (int, float, complex, str, bytes, bool, type(None), range, slice)
 
 
 def arrays_in(value: Any):

@@ -44,6 +44,13 @@ class LoadError(Exception):
         super().__init__(message)
         self.usage = usage
 
+    def __reduce__(self):  # a worker process sends it back with its flag
+        return (_load_error, (str(self), self.usage))
+
+
+def _load_error(message: str, usage: bool) -> LoadError:
+    return LoadError(message, usage=usage)
+
 
 @dataclass(frozen=True)
 class LoadedFile:

@@ -122,6 +122,25 @@ def _copy_in(source, target):
             copyfile(os.path.join(folder, name), os.path.join(inner, name))
 
 
+def _raised(name, exc, submission):
+    """One sentence for an exception the submission raised, as ``implementation.raised`` words it
+    in-process: the first line of its message (shortened; a message that cannot be formatted is
+    said to be so) and the line that raised it."""
+    try:
+        text = str(exc).strip()
+    except BaseException as inner:  # a hostile __str__
+        text = f"(cannot be shown: {type(inner).__name__})"
+    text = (text.splitlines() or [""])[0].strip()
+    text = text if len(text) <= 300 else text[:299] + "\u2026"
+    where = _where(exc, submission)
+    if isinstance(exc, SystemExit):
+        return (f"{name} called sys.exit({text or None}){where}: a layer function must return "
+                f"its answer, not end the program")
+    if isinstance(exc, RecursionError):
+        return f"{name} raised RecursionError: {text}{where}: endless recursion?"
+    return f"{name} raised {type(exc).__name__}{': ' + text if text else ''}{where}"
+
+
 def main():
     fd, curated = int(sys.argv[1]), sys.argv[2]
     if len(sys.argv) > 3:
@@ -260,8 +279,7 @@ def main():
                 warnings.simplefilter("error", RuntimeWarning)
                 return True, functions[name](*args)
         except BaseException as exc:  # the submission's own error (SystemExit too), reported
-            return False, {"ok": False, "error": f"{name} raised {type(exc).__name__}: {exc}"
-                                                 f"{_where(exc, submission)}",
+            return False, {"ok": False, "error": _raised(name, exc, submission),
                            "floating_point": isinstance(exc, (RuntimeWarning,
                                                               FloatingPointError))}
 

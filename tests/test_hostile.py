@@ -1,0 +1,280 @@
+"""Whatever a protocol function returns or raises, the battery ends with a verdict: one sentence
+naming the problem, never a traceback (issue 12, item 3).
+
+The fuzz test draws a protocol function and a hostile behaviour (tests/hostile.py: odd return
+values in odd places, exceptions of every kind, answers whose shape changes per call, behaviour
+that changes between calls) and runs the runner on it, as ``bpcheck check`` does. Its budget is a
+few seconds in the default profile; ``HYPOTHESIS_PROFILE=thorough`` draws many more.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bpcheck.battery.checks import checks_for
+from bpcheck.battery.runner import run_checks
+from bpcheck.battery.verdict import verdicts
+from bpcheck.cli.main import main
+from bpcheck.implementation import Implementation, ImplementationError, call
+from bpcheck.registry import REGISTRY
+
+from hostile import Behaviour, behaviours
+
+#: Hostile draws per profile (each runs the battery on up to 3 examples of its layer).
+FUZZ_EXAMPLES = {"dev": 40, "ci": 40, "thorough": 1500}
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE") or "dev"
+PROTOCOL = [(name, layer) for layer in REGISTRY for name in layer.functions]
+#: The longest line a verdict may hold: a sentence, not a dump of the value or the exception.
+LONGEST_LINE = 1500
+
+
+def assert_clean(rows, behaviour: Behaviour, function: str) -> None:
+    """Every function of the layer has a verdict whose message is sentences, not a traceback; a
+    behaviour that must fail fails something; an exception is named with the function."""
+    for row in rows:
+        assert row.status in ("passed", "failed", "warning"), (row.function, row.status)
+        message = row.message
+        assert isinstance(message, str) and "Traceback" not in message, message
+        for line in message.splitlines():
+            assert len(line) <= LONGEST_LINE, line[:300]
+    failed = [row for row in rows if row.status == "failed"]
+    if behaviour.must_fail:
+        assert failed, f"{function} {behaviour.what}: nothing failed"
+    if behaviour.raises is not None and behaviour.timing == "always":
+        assert any(f"{function} raised" in row.message or f"{function} called sys.exit" in
+                   row.message for row in failed), [row.message for row in failed]
+
+
+@settings(max_examples=FUZZ_EXAMPLES.get(PROFILE, 40), deadline=None,
+          suppress_health_check=[HealthCheck.nested_given, HealthCheck.too_slow])
+@given(protocol=st.sampled_from(PROTOCOL), behaviour=behaviours(), shrink=st.booleans())
+def test_a_hostile_function_ends_as_a_clean_verdict(impl, protocol, behaviour, shrink):
+    function, layer = protocol
+    hostile = impl.replace(**{function: behaviour.wrap(impl.functions[function])})
+    runs = run_checks(layer, hostile, checks_for(layer), max_examples=3, shrink=shrink)
+    rows = verdicts(runs, [(name, layer.name) for name in layer.functions])
+    assert_clean(rows, behaviour, function)
+    # what a worker process sends back survives the trip
+    again = pickle.loads(pickle.dumps(rows))
+    assert [(r.function, r.status, r.message) for r in again] == [
+        (r.function, r.status, r.message) for r in rows]
+
+
+# ---------------------------------------------------------------- the same verdict everywhere
+
+ROOT = Path(__file__).resolve().parent.parent
+HOSTILE_FILE = ROOT / "tests" / "fixtures" / "hostile" / "layers.py"
+#: tests/fixtures/hostile/layers.py: each layer misbehaves in one way (see the file).
+HOSTILE_VERDICTS = {
+    "affine_forward": "failed", "affine_backward": "passed",  # the squeeze of issue 12
+    "relu_forward": "passed", "relu_backward": "failed",  # SystemExit
+    "leaky_relu_forward": "passed", "leaky_relu_backward": "failed",  # a generator
+    "sigmoid_forward": "passed", "sigmoid_backward": "failed",  # KeyboardInterrupt
+    "tanh_forward": "failed", "tanh_backward": "failed",  # a complex output (no cache to judge)
+    "softplus_forward": "passed", "softplus_backward": "failed",  # an object array
+    "elu_forward": "passed", "elu_backward": "failed",  # a shape that changes per call
+    "log_softmax_forward": "passed", "log_softmax_backward": "failed",  # a structured array
+    "softmax_forward": "failed", "softmax_backward": "failed",  # an unprintable exception
+    "softmax_loss": "failed",  # a custom BaseException
+    "svm_loss": "failed",  # endless recursion
+    "mse_loss": "failed",  # a gradient of 10^10 entries
+    "cross_entropy_loss": "failed",  # a 0-d object array for the loss
+    "batchnorm_forward": "failed", "batchnorm_backward": "failed",  # GeneratorExit
+    "layernorm_forward": "failed", "layernorm_backward": "failed",  # a 100,000-character message
+}
+
+
+def _check_statuses(tmp_path, jobs: int) -> dict[str, str]:
+    out = tmp_path / f"jobs{jobs}.json"
+    status = main(["check", str(HOSTILE_FILE), "--examples", "10", "--jobs", str(jobs),
+                   "--no-shrink", "--json", str(out)])
+    assert status == 1
+    functions = json.loads(out.read_text())["functions"]
+    for name, entry in functions.items():
+        assert "Traceback" not in entry["message"]
+        assert all(len(line) <= LONGEST_LINE for line in entry["message"].splitlines()), name
+    return {name: entry["status"] for name, entry in functions.items()
+            if entry["status"] != "missing"}
+
+
+@pytest.mark.xdist_group(name="hostile-file")
+def test_the_hostile_file_gets_the_same_verdicts_in_process_and_in_workers(tmp_path, capsys):
+    """Before: the squeeze crashed the batch check (np.concatenate of 0-d arrays); with worker
+    processes its failure could not be unpickled (BrokenProcessPool, no verdict at all)."""
+    assert _check_statuses(tmp_path, 1) == HOSTILE_VERDICTS
+    assert _check_statuses(tmp_path, 2) == HOSTILE_VERDICTS
+    assert "Traceback" not in capsys.readouterr().out
+
+
+@pytest.mark.xdist_group(name="hostile-file")
+def test_the_hostile_file_gets_the_same_verdicts_when_graded(tmp_path):
+    from bpcheck.grading.grade import grade_submission
+    from bpcheck.grading.rubric import Rubric
+
+    shutil.copy(HOSTILE_FILE, tmp_path / "layers.py")
+    document = grade_submission(tmp_path, Rubric(examples=10), seed=0, name="hostile")
+    functions = document["extra_data"]["bpcheck"]["functions"]
+    graded = {name: entry["status"] for name, entry in functions.items()
+              if entry["status"] != "missing"}
+    assert graded == HOSTILE_VERDICTS
+    for test in document["tests"]:
+        assert "Traceback" not in test["output"] and len(test["output"]) < 2000, test["name"]
+
+
+@pytest.mark.xdist_group(name="hostile-file")
+def test_the_hostile_file_gets_the_same_verdicts_under_pytest_impl():
+    """A layer's test fails when any of its functions fails, and only ever by the battery's own
+    assertion (CheckFailed), never by an error escaping it."""
+    command = [sys.executable, "-m", "pytest", "-v", "-rf", "-n", "0", "-p", "no:cacheprovider",
+               "tests/test_properties.py", "--impl", str(HOSTILE_FILE), "-k", "test_battery"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "COLUMNS": "400"})
+    assert "INTERNALERROR" not in done.stdout, done.stdout[-3000:]
+    outcomes = dict(re.findall(r"::test_battery\[(\w+)\] (PASSED|FAILED|SKIPPED)", done.stdout))
+    reasons = dict(re.findall(r"^FAILED \S+::test_battery\[(\w+)\] - (\S+)", done.stdout, re.M))
+    for layer in REGISTRY:
+        statuses = {HOSTILE_VERDICTS.get(f) for f in layer.functions}
+        expected = ("SKIPPED" if statuses == {None} else
+                    "FAILED" if "failed" in statuses else "PASSED")
+        assert outcomes.get(layer.name) == expected, (layer.name, done.stdout[-3000:])
+        if expected == "FAILED":
+            assert reasons[layer.name].startswith("bpcheck.battery.findings.CheckFailed"), (
+                layer.name, reasons[layer.name])
+
+
+# ---------------------------------------------------------------- KeyboardInterrupt: the user's code's or a real Ctrl-C
+
+
+@pytest.fixture
+def default_sigint():
+    """The interpreter's own SIGINT handler for the test (a pytest-xdist worker may ignore
+    SIGINT), put back afterwards."""
+    before = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+def _ctrl_c_in(seconds: float) -> threading.Timer:
+    timer = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    return timer
+
+
+def _sleeper(swallow: bool):
+    def relu_backward(dout, cache):
+        try:
+            time.sleep(10)
+        except KeyboardInterrupt:
+            if not swallow:
+                raise
+        return dout
+    return relu_backward
+
+
+@pytest.mark.parametrize("swallow", [False, True], ids=["propagated", "swallowed by the code"])
+def test_a_real_ctrl_c_during_a_call_stops_bpcheck(default_sigint, swallow):
+    """A SIGINT that arrives while the user's function runs is the user of bpcheck pressing
+    Ctrl-C: it stops bpcheck, even when the function catches it and returns."""
+    impl = Implementation("sleepy", {"relu_backward": _sleeper(swallow)})
+    timer = _ctrl_c_in(0.2)
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        call(impl, "relu_backward", np.ones(2), None)
+    timer.join()
+    assert time.monotonic() - started < 5
+
+
+def test_a_keyboardinterrupt_the_code_raises_is_its_error(default_sigint):
+    def relu_backward(dout, cache):
+        raise KeyboardInterrupt
+
+    impl = Implementation("raises", {"relu_backward": relu_backward})
+    with pytest.raises(ImplementationError, match="relu_backward raised KeyboardInterrupt"):
+        call(impl, "relu_backward", np.ones(2), None)
+    # and in a thread of its own (no signal can arrive there), the same
+    errors = []
+    thread = threading.Thread(target=lambda: errors.append(
+        pytest.raises(ImplementationError, call, impl, "relu_backward", np.ones(2), None)))
+    thread.start()
+    thread.join()
+    assert errors and "KeyboardInterrupt" in str(errors[0].value)
+
+
+def test_ctrl_c_on_bpcheck_check_ends_it_with_status_130(tmp_path):
+    """The command line: a file whose backward sleeps; a SIGINT ends bpcheck at once with
+    "interrupted" and exit status 130, no verdict, no traceback."""
+    path = tmp_path / "layers.py"
+    path.write_text("import time\nimport numpy as np\n\ndef relu_forward(x):\n"
+                    "    return np.maximum(x, 0.0), x\n\ndef relu_backward(dout, cache):\n"
+                    "    print('sleeping', flush=True)\n    time.sleep(60)\n    return dout\n")
+    child = subprocess.Popen([sys.executable, "-m", "bpcheck.cli.main", "check", str(path),
+                              "--jobs", "1"], cwd=ROOT, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        output = ""
+        while "sleeping" not in output and time.monotonic() < deadline:
+            output += child.stdout.readline()
+        child.send_signal(signal.SIGINT)
+        rest, _ = child.communicate(timeout=30)
+    finally:
+        child.kill()
+    assert child.returncode == 130, output + rest
+    assert "interrupted" in rest and "Traceback" not in rest, rest
+
+
+# ---------------------------------------------------------------- what crosses a process boundary
+
+
+def test_every_type_a_worker_sends_back_survives_pickle(impl):
+    """A worker of ``bpcheck check --jobs N`` sends check runs (their findings and examples), a
+    failed example (CheckFailed) or a load error back; before, CheckFailed came back as a bare
+    string ('str' object has no attribute 'report') and an example kept the user's calls."""
+    from bpcheck.battery.findings import CheckFailed
+    from bpcheck.battery.runner import CheckRun
+    from bpcheck.loader import LoadError
+    from bpcheck.registry import layer_named
+
+    layer = layer_named("relu")
+    # a backward that is wrong, and a cache that cannot be pickled (a generator, a local lambda)
+    broken = impl.replace(
+        relu_forward=lambda x: (np.maximum(x, 0.0), (x, (v for v in x), lambda: x)),
+        relu_backward=lambda dout, cache: 2.0 * dout * (cache[0] > 0))
+    runs = run_checks(layer, broken, checks_for(layer), max_examples=5, shrink=False)
+    failures = [run.failure for run in runs if run.failure is not None]
+    assert failures and failures[0].example.__dict__.get("_evaluated") is not None
+    rows = verdicts(runs, [(name, layer.name) for name in layer.functions])
+    for value in (*runs, *failures, CheckFailed(failures), *rows, failures[0].example,
+                  LoadError("x.py: no such file", usage=True), ImplementationError("raised")):
+        again = pickle.loads(pickle.dumps(value))
+        assert type(again) is type(value)
+        if isinstance(value, CheckRun):
+            assert (again.failure and again.failure.report()) == (
+                value.failure and value.failure.report())
+        elif hasattr(value, "report"):
+            assert again.report() == value.report()
+        elif hasattr(value, "message") and not isinstance(value, BaseException):
+            assert (again.status, again.message) == (value.status, value.message)
+        elif isinstance(value, LoadError):
+            assert again.usage and str(again) == str(value)
+        elif isinstance(value, CheckFailed):
+            assert str(again) == str(value)
+    example = pickle.loads(pickle.dumps(failures[0].example))
+    assert example.reproduce() == failures[0].example.reproduce()
+    assert "_evaluated" not in example.__dict__
