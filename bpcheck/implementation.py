@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import signal
+import sysconfig
 import threading
 import traceback
 import warnings
@@ -97,8 +98,7 @@ def call(impl: Implementation, name: str, *args: Any) -> Any:
     function = impl.functions.get(name)
     if function is None:
         raise ImplementationError(f"{name} is not defined")
-    watched = _watch_interrupts()
-    interrupts = _INTERRUPTS[0]
+    since = interrupts()
     try:
         # Overflow, division by zero, invalid values: an unstable formula is reported as an error
         # of the function, with its line — the same under pytest (filterwarnings) and the CLI.
@@ -108,12 +108,27 @@ def call(impl: Implementation, name: str, *args: Any) -> Any:
     except ImplementationError:  # already says which function and why (e.g. from the sandbox)
         raise
     except BaseException as exc:  # the implementation's own error, reported as such
-        if _INTERRUPTS[0] != interrupts or (isinstance(exc, KeyboardInterrupt) and not watched):
+        if real_interrupt(exc, since):
             raise KeyboardInterrupt from None  # the user pressed Ctrl-C
         raise ImplementationError(raised(name, exc)) from exc
-    if _INTERRUPTS[0] != interrupts:  # a Ctrl-C the function caught and swallowed
+    if real_interrupt(None, since):  # a Ctrl-C the function caught and swallowed
         raise KeyboardInterrupt
     return result
+
+
+def interrupts() -> int | None:
+    """How many real Ctrl-Cs (SIGINT) were seen so far, counting from now on; None where a
+    KeyboardInterrupt cannot be told apart from one (see ``_watch_interrupts``)."""
+    return _INTERRUPTS[0] if _watch_interrupts() else None
+
+
+def real_interrupt(exc: BaseException | None, since: int | None) -> bool:
+    """Whether a real Ctrl-C arrived since ``interrupts()`` returned ``since`` (``exc``: what the
+    user's code raised, if anything; where SIGINTs are not counted, a KeyboardInterrupt is taken
+    for one)."""
+    if since is None:
+        return isinstance(exc, KeyboardInterrupt)
+    return _INTERRUPTS[0] != since
 
 
 #: Real SIGINTs (Ctrl-C) seen since the counting handler was installed.
@@ -157,8 +172,10 @@ def raised(name: str, exc: BaseException) -> str:
         return (f"{name} called sys.exit({code}){_where(exc)}: a layer function must return its "
                 f"answer, not end the program")
     if isinstance(exc, RecursionError):
-        return f"{name} raised RecursionError: {_text_of(exc)}{_where(exc)}: endless recursion?"
-    text = _text_of(exc)
+        return f"{name} raised RecursionError: {text_of(exc)}{_where(exc)}: endless recursion?"
+    if getattr(exc, "bpcheck_stand_in", False):  # a module not available here (``standins``)
+        return f"{name} uses {text_of(exc)}{_where(exc)}"
+    text = text_of(exc)
     return f"{name} raised {kind}{': ' + text if text else ''}{_where(exc)}"
 
 
@@ -173,22 +190,33 @@ def _shortened(text: str, limit: int = MESSAGE_CHARACTERS) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def _text_of(exc: BaseException) -> str:
+def text_of(exc: BaseException) -> str:
     """The first line of an exception's message, shortened; it may not be printable at all."""
     lines = _safe(lambda: str(exc)).strip().splitlines()
     return _shortened(lines[0].strip()) if lines else ""
 
 
 def _where(exc: BaseException) -> str:
+    """Where the user's code raised: its last frame outside bpcheck and the libraries (NumPy
+    raising for ``np.float`` is the user's line that wrote ``np.float``); the last frame outside
+    bpcheck when every frame is a library's."""
     frames = [
         f for f in traceback.extract_tb(exc.__traceback__)
         if _ENGINE_DIR not in Path(f.filename).resolve().parents
     ]
-    if not frames:
+    own = [f for f in frames if not any(Path(f.filename).resolve().is_relative_to(d)
+                                        for d in _LIBRARY_DIRS)]
+    if not (own or frames):
         return ""
-    last = frames[-1]
+    last = (own or frames)[-1]
     code = f": {_shortened(last.line.strip(), 120)}" if last.line else ""
     return f" (at {last.filename}:{last.lineno}{code})"
+
+
+#: Where the standard library and installed packages live: their frames are not the user's code.
+_LIBRARY_DIRS = tuple(dict.fromkeys(
+    Path(p).resolve() for key in ("stdlib", "platstdlib", "purelib", "platlib")
+    if (p := sysconfig.get_paths().get(key))))
 
 
 #: The most entries an answer may hold. Every example here is small (tens of entries), so an
@@ -296,7 +324,7 @@ def as_array(value: Any, what: str) -> np.ndarray:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise ImplementationError(f"{what} is {type(value).__name__}, not an array: "
-                                  f"{_text_of(exc)}") from exc
+                                  f"{text_of(exc)}") from exc
     return array
 
 
@@ -482,13 +510,13 @@ def _evaluate_here(layer: Layer, impl: Implementation, args: tuple[Any, ...],
 def _guarded(run: Callable[[], Any], problem: str) -> Any:
     """``run()``, which runs methods of the user's objects (a cache's ``__deepcopy__``): what it
     raises becomes an ImplementationError saying ``problem``; a real Ctrl-C still stops."""
-    interrupts = _INTERRUPTS[0]
+    since = interrupts()
     try:
         return run()
     except BaseException as exc:
-        if _INTERRUPTS[0] != interrupts:
+        if real_interrupt(exc, since):
             raise KeyboardInterrupt from None
-        raise ImplementationError(f"{problem} ({type(exc).__name__}: {_text_of(exc)}): keep "
+        raise ImplementationError(f"{problem} ({type(exc).__name__}: {text_of(exc)}): keep "
                                   f"arrays, numbers and tuples in it") from exc
 
 
@@ -517,11 +545,11 @@ def unchanged(before: Any, after: Any) -> bool:
     other objects by their attributes (``vars``), as the sandbox's fingerprint of a cache sees
     them. No method of the user's objects runs where it can be avoided (an ``__eq__`` that lies
     cannot hide or fake an edit); a value that cannot be compared at all counts as changed."""
-    interrupts = _INTERRUPTS[0]
+    since = interrupts()
     try:
         return _same(before, after)
-    except BaseException:
-        if _INTERRUPTS[0] != interrupts:
+    except BaseException as exc:
+        if real_interrupt(exc, since):
             raise KeyboardInterrupt from None
         return False
 
