@@ -1,0 +1,85 @@
+"""A layers.py written as the cs231n starter code is (tests/fixtures/cs231n/layers.py) is checked
+end to end with no false alarm, and the defects that hide behind its conventions are still caught
+and named (issue 12, item 6).
+
+The conventions: ``out, cache = None, None`` with the cache filled in train mode only (the
+protocol defines batchnorm's backward in train mode: before, 7 of 8 real files failed
+``batchnorm_backward`` with "cannot unpack non-iterable NoneType"), ``bn_param.get`` defaults,
+layer normalization computed through batchnorm on the transpose with ``ln_param['mode'] =
+'train'`` (keys added to ln_param: a warning naming them, not a failure), an unused
+``import torch`` (a stand-in).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bpcheck.cli.main import main
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE = ROOT / "tests" / "fixtures" / "cs231n" / "layers.py"
+DEFINED = ("affine_forward", "affine_backward", "relu_forward", "relu_backward",
+           "batchnorm_forward", "batchnorm_backward", "layernorm_forward", "layernorm_backward",
+           "svm_loss", "softmax_loss")
+pytestmark = pytest.mark.xdist_group(name="cs231n-fixture")
+
+
+def _check(path: Path, tmp_path: Path, examples: int = 30) -> tuple[int, dict]:
+    out = tmp_path / "verdict.json"
+    status = main(["check", str(path), "--examples", str(examples), "--jobs", "1",
+                   "--no-shrink", "--json", str(out)])
+    return status, json.loads(out.read_text())
+
+
+def test_the_starter_style_file_passes_with_no_false_alarm(tmp_path):
+    status, verdict = _check(FIXTURE, tmp_path)
+    functions = verdict["functions"]
+    statuses = {name: functions[name]["status"] for name in DEFINED}
+    assert status == 0, {n: functions[n]["message"] for n in DEFINED if statuses[n] != "passed"}
+    assert set(statuses.values()) <= {"passed", "warning"}, statuses
+    warned = [functions[n]["message"] for n in DEFINED if statuses[n] == "warning"]
+    assert all("layernorm_forward added ln_param['mode']" in m for m in warned), warned
+    assert [s["module"] for s in verdict["stand_ins"]] == ["torch"]
+
+
+def test_pytest_impl_passes_the_starter_style_file():
+    command = [sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider",
+               "tests/test_properties.py", "--impl", str(FIXTURE)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0 and " failed" not in done.stdout, done.stdout[-3000:]
+
+
+#: (name, text replaced, replacement, function that must fail, what its verdict must say)
+PLANTED = [
+    ("a (1, D) dgamma", "dgamma = np.sum(dout * x_hat, axis=0)  # batchnorm's dgamma",
+     "dgamma = np.sum(dout * x_hat, axis=0, keepdims=True)", "batchnorm_backward",
+     "dgamma kept a dimension ((1, "),
+    ("a test mode that forgets gamma and beta", "out = gamma * x_hat + beta  # test-mode output",
+     "out = x_hat", "batchnorm_forward", "output differs from the JAX twin"),
+    ("a test mode that updates the running statistics",
+     "out = gamma * x_hat + beta  # test-mode output",
+     "out = gamma * x_hat + beta\n"
+     "        running_mean = momentum * running_mean + (1 - momentum) * x.mean(axis=0)",
+     "batchnorm_forward", "bn_param['running_mean']"),
+]
+
+
+@pytest.mark.parametrize("name, old, new, function, named", PLANTED, ids=[p[0] for p in PLANTED])
+def test_a_defect_behind_a_convention_is_still_caught_and_named(tmp_path, name, old, new,
+                                                                 function, named):
+    source = FIXTURE.read_text()
+    assert source.count(old) == 1, f"the fixture changed: {old!r}"
+    planted = tmp_path / "layers.py"
+    planted.write_text(source.replace(old, new))
+    status, verdict = _check(planted, tmp_path, examples=60)
+    entry = verdict["functions"][function]
+    assert status == 1 and entry["status"] == "failed", (name, entry["status"])
+    assert named in entry["message"], entry["message"]
+    others = {n: verdict["functions"][n]["status"] for n in DEFINED if n != function}
+    assert set(others.values()) <= {"passed", "warning"}, others
