@@ -26,9 +26,8 @@ import importlib.util
 import sys
 import types
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, NamedTuple
 
 #: Names of missing modules with an exact Python 3 meaning, given for real.
 REAL: dict[str, dict[str, object]] = {
@@ -39,10 +38,10 @@ REAL: dict[str, dict[str, object]] = {
 _GUARDS = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}
 
 
-@dataclass(frozen=True)
-class Missing:
+class Missing(NamedTuple):
     """A module the file imports (``module``, dotted as written) that is not available here, and
-    the line of ``path`` that imports it."""
+    the line of ``path`` that imports it. (A NamedTuple, not a dataclass: the sandbox's child
+    loads this file by its path, under a name no ``sys.modules`` entry holds.)"""
 
     module: str
     line: int

@@ -83,3 +83,18 @@ def test_a_defect_behind_a_convention_is_still_caught_and_named(tmp_path, name, 
     assert named in entry["message"], entry["message"]
     others = {n: verdict["functions"][n]["status"] for n in DEFINED if n != function}
     assert set(others.values()) <= {"passed", "warning"}, others
+
+
+def test_grading_the_starter_style_file_takes_no_point_away(tmp_path):
+    """Graded in the sandbox (where torch is forbidden: an unused import is a stand-in there
+    too), every function it defines earns its points."""
+    from bpcheck.grading.grade import grade_submission
+    from bpcheck.grading.rubric import Rubric
+
+    shutil.copy(FIXTURE, tmp_path / "layers.py")
+    rubric = Rubric(points={name: 1.0 for name in DEFINED})
+    document = grade_submission(tmp_path, rubric, seed=0, name="starter")
+    data = document["extra_data"]["bpcheck"]
+    assert data["load_error"] is None and data["stand_ins"] == ["torch (line 3 of layers.py)"]
+    failed = [(t["name"], t["output"][:200]) for t in document["tests"] if t["status"] == "failed"]
+    assert not failed and document["score"] == pytest.approx(len(DEFINED), abs=1e-4), failed

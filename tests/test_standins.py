@@ -5,6 +5,7 @@ report lists the stand-ins; an import the file guards itself keeps its fallback;
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -96,3 +97,31 @@ def test_a_stand_in_base_class_and_a_use_at_import(tmp_path):
     with pytest.raises(LoadError, match=r"line 2: uses torch.device, but torch is not "
                                         r"available here \(line 1 of used.py imports it"):
         load(used)
+
+
+def test_grading_loads_the_file_with_the_same_stand_ins_and_forbidden_stays_forbidden(tmp_path):
+    """In the sandbox the child has NumPy and the standard library only, and the guard forbids
+    torch: the file still loads (a stand-in gives nothing), each function gets the verdict it
+    gets in-process, and importing torch for real, later, is refused as before."""
+    from bpcheck.grading.grade import grade_submission
+    from bpcheck.grading.rubric import Rubric
+
+    shutil.copy(FIXTURE, tmp_path / "layers.py")
+    with open(tmp_path / "layers.py", "a") as source:
+        source.write("\n\ndef softplus_forward(x):\n    import torch as real_torch\n"
+                     "    return real_torch.nn.functional.softplus(x), x\n\n\n"
+                     "def softplus_backward(dout, cache):\n    return dout\n")
+    document = grade_submission(tmp_path, Rubric(examples=5), seed=0, name="standins")
+    data = document["extra_data"]["bpcheck"]
+    assert data["load_error"] is None
+    assert [s.split(" ")[0] for s in data["stand_ins"]] == list(MISSING)
+    statuses = {n: f["status"] for n, f in data["functions"].items() if f["status"] != "missing"}
+    assert statuses == {"relu_forward": "passed", "relu_backward": "passed",
+                        "tanh_forward": "passed", "tanh_backward": "passed",
+                        "sigmoid_forward": "failed", "sigmoid_backward": "failed",
+                        "softplus_forward": "failed", "softplus_backward": "failed"}
+    outputs = {t["name"]: t["output"] for t in document["tests"]}
+    assert outputs["sigmoid_forward: forward matches the JAX twin"].startswith(
+        "sigmoid_forward uses torch.nn.functional.sigmoid, but torch is not available here")
+    assert "the sandbox forbids importing 'torch'" in outputs[
+        "softplus_forward: forward matches the JAX twin"]
