@@ -196,21 +196,29 @@ def text_of(exc: BaseException) -> str:
     return _shortened(lines[0].strip()) if lines else ""
 
 
-def _where(exc: BaseException) -> str:
+def _where(exc: BaseException, *, own_only: bool = False) -> str:
     """Where the user's code raised: its last frame outside bpcheck and the libraries (NumPy
     raising for ``np.float`` is the user's line that wrote ``np.float``); the last frame outside
-    bpcheck when every frame is a library's."""
+    bpcheck when every frame is a library's (unless ``own_only``)."""
     frames = [
         f for f in traceback.extract_tb(exc.__traceback__)
         if _ENGINE_DIR not in Path(f.filename).resolve().parents
     ]
     own = [f for f in frames if not any(Path(f.filename).resolve().is_relative_to(d)
                                         for d in _LIBRARY_DIRS)]
+    if own_only:
+        frames = own
     if not (own or frames):
         return ""
     last = (own or frames)[-1]
     code = f": {_shortened(last.line.strip(), 120)}" if last.line else ""
     return f" (at {last.filename}:{last.lineno}{code})"
+
+
+def user_line(exc: BaseException) -> str:
+    """" (at file:line: code)" for the last frame of ``exc`` in code that is neither bpcheck's
+    nor a library's (the user's), or "" when it passed through none."""
+    return _where(exc, own_only=True)
 
 
 #: Where the standard library and installed packages live: their frames are not the user's code.

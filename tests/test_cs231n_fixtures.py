@@ -50,7 +50,7 @@ def test_the_starter_style_file_passes_with_no_false_alarm(tmp_path):
 
 def test_pytest_impl_passes_the_starter_style_file():
     command = [sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider",
-               "tests/test_properties.py", "--impl", str(FIXTURE)]
+               "tests/test_properties.py", "--bpcheck-impl", str(FIXTURE)]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0 and " failed" not in done.stdout, done.stdout[-3000:]
 

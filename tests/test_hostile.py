@@ -141,7 +141,7 @@ def test_the_hostile_file_gets_the_same_verdicts_under_pytest_impl():
     """A layer's test fails when any of its functions fails, and only ever by the battery's own
     assertion (CheckFailed), never by an error escaping it."""
     command = [sys.executable, "-m", "pytest", "-v", "-rf", "-n", "0", "-p", "no:cacheprovider",
-               "tests/test_properties.py", "--impl", str(HOSTILE_FILE), "-k", "test_battery"]
+               "tests/test_properties.py", "--bpcheck-impl", str(HOSTILE_FILE), "-k", "test_battery"]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600,
                           env={**os.environ, "COLUMNS": "400"})
     assert "INTERNALERROR" not in done.stdout, done.stdout[-3000:]
@@ -277,3 +277,45 @@ def test_every_type_a_worker_sends_back_survives_pickle(impl):
             assert str(again) == str(value)
     example = pickle.loads(pickle.dumps(failures[0].example))
     assert example.reproduce() == failures[0].example.reproduce()
+
+
+# ---------------------------------------------------------------- one layer never costs the others their verdict
+
+
+def test_a_worker_the_code_kills_costs_only_its_layer(tmp_path):
+    """``os._exit`` in a backward kills its worker process, which breaks the whole pool: the
+    layers left are checked again, each in a process of its own, and only the killer is an
+    error row (in-process, ``--jobs 1``, nothing can survive os._exit)."""
+    path = tmp_path / "layers.py"
+    path.write_text("import os\nimport numpy as np\n\n"
+                    "def relu_forward(x):\n    return np.maximum(x, 0.0), x\n\n"
+                    "def relu_backward(dout, cache):\n    os._exit(3)\n\n"
+                    "def tanh_forward(x):\n    t = np.tanh(x)\n    return t, t\n\n"
+                    "def tanh_backward(dout, cache):\n    return dout * (1 - cache ** 2)\n")
+    out = tmp_path / "verdict.json"
+    assert main(["check", str(path), "--examples", "5", "--jobs", "2", "--no-shrink",
+                 "--json", str(out)]) == 1
+    functions = json.loads(out.read_text())["functions"]
+    assert functions["tanh_backward"]["status"] == "passed"
+    assert functions["relu_backward"]["status"] == "error"
+    assert "the process checking this layer died" in functions["relu_backward"]["message"]
+
+
+def test_a_layer_of_the_file_whose_twin_raises_is_named_with_its_line(tmp_path):
+    """A layer the file adds brings its own twin: an error there is the file's, named with its
+    line, and the protocol layers are still checked."""
+    path = tmp_path / "layers.py"
+    path.write_text("import numpy as np\n\n"
+                    "def cube_forward(x):\n    return x ** 3, x\n\n"
+                    "def cube_backward(dout, cache):\n    return 3 * dout * cache ** 2\n\n"
+                    "def cube_reference(x):\n    raise ValueError('not written yet')\n\n"
+                    "def tanh_forward(x):\n    t = np.tanh(x)\n    return t, t\n\n"
+                    "def tanh_backward(dout, cache):\n    return dout * (1 - cache ** 2)\n")
+    out = tmp_path / "verdict.json"
+    assert main(["check", str(path), "--examples", "5", "--jobs", "1", "--no-shrink",
+                 "--json", str(out)]) == 1
+    verdict = json.loads(out.read_text())
+    cube = verdict["functions"]["cube_backward"]
+    assert cube["status"] == "error" and "ValueError: not written yet" in cube["message"]
+    assert "layers.py:10" in cube["message"] and "internal_errors" not in verdict
+    assert verdict["functions"]["tanh_backward"]["status"] == "passed"

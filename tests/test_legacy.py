@@ -99,10 +99,11 @@ def test_check_names_the_cause_of_each_failure(tmp_path):
 
 
 def test_numpy_aliases_restores_them_and_says_so(tmp_path):
-    """In a process of its own: the option gives NumPy its aliases back for the whole process."""
+    """In a process of its own (the option gives NumPy its aliases back for the whole process),
+    with worker processes, which restore them too."""
     out = tmp_path / "verdict.json"
     done = subprocess.run([sys.executable, "-m", "bpcheck.cli.main", "check", str(FIXTURE),
-                           "--numpy-aliases", "--examples", "5", "--jobs", "1", "--json",
+                           "--numpy-aliases", "--examples", "5", "--jobs", "2", "--json",
                            str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
     verdict = json.loads(out.read_text())
     assert {"int", "float"} <= set(verdict["numpy_aliases"])
@@ -123,3 +124,11 @@ def test_grading_names_the_cause_too(tmp_path):
     assert any(d.startswith("np.float was removed") for d in diagnoses["relu_forward"]["diagnoses"])
     assert diagnoses["tanh_backward"]["diagnoses"] == [
         "a float used as a shape or a count: integer division `//` in Python 3?"]
+
+
+def test_the_api_takes_the_option_too():
+    code = ("import bpcheck; v = bpcheck.check(%r, numpy_aliases=True, examples=5, only='relu'); "
+            "print(v.passed, 'float' in v.numpy_aliases)" % str(FIXTURE))
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert done.stdout.split() == ["True", "True"], done.stdout + done.stderr[-2000:]

@@ -55,9 +55,19 @@ def test_check_gives_each_function_its_verdict_and_lists_the_stand_ins(tmp_path,
     assert "stand-ins (not available here" in printed and "xrange given for real" in printed
 
 
+def test_the_api_reports_the_stand_ins_and_workers_load_them_too():
+    import bpcheck
+
+    verdict = bpcheck.check(FIXTURE, examples=5, only="relu,sigmoid", jobs=2, shrink=False)
+    assert [m.module for m in verdict.stand_ins] == list(MISSING)
+    assert verdict["relu_backward"].status == "passed"
+    assert verdict["sigmoid_forward"].status == "failed"
+    assert "stand-ins (not available here" in verdict.report()
+
+
 def test_pytest_impl_checks_the_file_and_names_the_stand_ins():
     command = [sys.executable, "-m", "pytest", "-v", "-n", "0", "-p", "no:cacheprovider",
-               "tests/test_properties.py", "--impl", str(FIXTURE), "-k",
+               "tests/test_properties.py", "--bpcheck-impl", str(FIXTURE), "-k",
                "test_battery and (relu or sigmoid or tanh) and not leaky"]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert "bpcheck stand-ins (not available here" in done.stdout, done.stdout[-2000:]
