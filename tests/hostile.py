@@ -222,11 +222,13 @@ class Behaviour:
         return VALUES[self.value][1]
 
     def wrap(self, correct: Callable[..., Any]) -> Callable[..., Any]:
+        """The hostile function; its ``calls`` attribute counts the calls made to it."""
         counter = itertools.count(1)
         due = TIMINGS[self.timing]
 
         def hostile(*args):
             k = next(counter)
+            hostile.calls = k
             if not due(k):
                 return correct(*args)
             if self.raises is not None:
@@ -241,6 +243,7 @@ class Behaviour:
             return _place(result, self.place, VALUES[self.value][0])
 
         hostile.__name__ = correct.__name__
+        hostile.calls = 0
         return hostile
 
 
