@@ -94,7 +94,8 @@ HOSTILE_VERDICTS = {
     "affine_forward": "failed", "affine_backward": "passed",  # the squeeze of issue 12
     "relu_forward": "passed", "relu_backward": "failed",  # SystemExit
     "leaky_relu_forward": "passed", "leaky_relu_backward": "failed",  # a generator
-    "sigmoid_forward": "passed", "sigmoid_backward": "failed",  # KeyboardInterrupt
+    "sigmoid_forward": "passed",  # the right values in an ndarray subclass that cannot be copied
+    "sigmoid_backward": "failed",  # KeyboardInterrupt
     "tanh_forward": "failed", "tanh_backward": "failed",  # a complex output (no cache to judge)
     "softplus_forward": "passed", "softplus_backward": "failed",  # an object array
     "elu_forward": "passed", "elu_backward": "failed",  # a shape that changes per call

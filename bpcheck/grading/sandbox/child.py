@@ -337,8 +337,10 @@ def main():
             audits = [{"aliases": aliases(result[1], None, forward_args)}] if (
                 backward is None and type(result) in (tuple, list) and len(result) == 2) else []
             return {"forward": result, "changed": changed, "audits": audits, "seconds": seconds}
-        try:  # the outputs as returned, before a backward can edit them in place
-            first = tuple(copy.deepcopy(result[:outputs]))
+        try:  # the outputs as returned, before a backward can edit them in place (an array
+            # copied as its data, as the wire sends it: no method of a subclass runs)
+            first = tuple(ndarray.copy(ndarray.view(o, ndarray)) if isinstance(o, ndarray)
+                          else copy.deepcopy(o) for o in result[:outputs])
         except BaseException as exc:
             first = (f"an output that cannot be copied: {exc!r}",) * outputs
         grads, audits = [], []
