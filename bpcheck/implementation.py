@@ -245,11 +245,12 @@ def plain(value: Any, name: str, labels: tuple[str, ...] = (), label: str | None
     Plain data is what crosses from a sandboxed child (``grading/sandbox/wire.py``), so a check
     sees the same thing in-process: base-class arrays of a numeric dtype (an ndarray subclass
     becomes its data), NumPy and Python numbers, None, and tuples and lists of them (a tuple
-    subclass, a NamedTuple among them, becomes a tuple). Read with methods of the base classes, so
-    that no method of the answer's own runs: a hostile ``__len__`` or ``__eq__`` never does.
-    Refused: complex, object, structured and string arrays, arrays of more than MAX_ENTRIES
-    entries, structures nested deeper than MAX_DEPTH or containing themselves, and any other
-    object (a generator, a dict, a string).
+    subclass, a NamedTuple among them, becomes a tuple), and dicts with string keys (a course's
+    ``grads`` dict: the protocol check names what it expected instead). Read with methods of the
+    base classes, so that no method of the answer's own runs: a hostile ``__len__`` or
+    ``__eq__`` never does. Refused: complex, object, structured and string arrays, arrays of more
+    than MAX_ENTRIES entries, structures nested deeper than MAX_DEPTH or containing themselves,
+    and any other object (a generator, a string, a set).
     """
     count = [0]
 
@@ -290,6 +291,11 @@ def plain(value: Any, name: str, labels: tuple[str, ...] = (), label: str | None
                     f"{label}[{i}]")
                 items.append(walk(base.__getitem__(item, i), part, depth + 1, inner))
             return tuple(items) if base is tuple else items
+        if type(item) is dict and all(type(k) is str for k in item):  # for the protocol to name
+            if depth >= MAX_DEPTH or id(item) in inside:
+                raise refuse(label, "a dict nested too deeply or containing itself")
+            return {k: walk(v, f"{label or 'answer'}[{k!r}]", depth + 1, inside | {id(item)})
+                    for k, v in item.items()}
         raise refuse(label, f"{describe(item)}, not an array or a number")
 
     return walk(value, label, 0, frozenset())
