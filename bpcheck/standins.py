@@ -34,6 +34,8 @@ REAL: dict[str, dict[str, object]] = {
     "past.builtins": {"xrange": range},
     "future.standard_library": {"install_aliases": lambda: None},
 }
+#: The most files of a neighbour package scanned for imports.
+NEIGHBOUR_FILES = 200
 #: Exceptions whose handler around an import makes it a guarded one (the file's own fallback).
 _GUARDS = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}
 
@@ -181,9 +183,9 @@ def _guarded(tree: ast.AST) -> set[int]:
 
 def scan(path: Path, is_available: Callable[[str], bool] = available, *,
          neighbours: bool = True) -> list[Missing]:
-    """The modules ``path`` imports that are not available here, in the order written (its
-    neighbours' too: a module beside it that it imports is scanned the same way). A file that
-    does not parse has none: importing it reports its syntax error."""
+    """The modules ``path`` imports that are not available here, in the order written. A module
+    or package beside it is there (a neighbour), and what it imports is scanned the same way. A
+    file that does not parse has none: importing it reports its syntax error."""
     found: list[Missing] = []
     seen: set[Path] = set()
 
@@ -210,9 +212,12 @@ def scan(path: Path, is_available: Callable[[str], bool] = available, *,
                 top = name.partition(".")[0]
                 if top == "__future__":
                     continue
-                beside = file.parent / f"{top}.py"
-                if neighbours and beside.is_file():
-                    visit(beside)
+                module, package = file.parent / f"{top}.py", file.parent / top
+                if module.is_file() or package.is_dir():  # a neighbour: it is there
+                    for inner in ([module] if module.is_file() else
+                                  sorted(package.rglob("*.py"))[:NEIGHBOUR_FILES]):
+                        if neighbours:
+                            visit(inner)
                 elif not is_available(top) and all(m.module != name for m in found):
                     found.append(Missing(name, node.lineno, str(file)))
 

@@ -135,3 +135,15 @@ def test_grading_loads_the_file_with_the_same_stand_ins_and_forbidden_stays_forb
         "sigmoid_forward uses torch.nn.functional.sigmoid, but torch is not available here")
     assert "the sandbox forbids importing 'torch'" in outputs[
         "softplus_forward: forward matches the JAX twin"]
+
+
+def test_a_neighbour_package_is_there_and_its_imports_are_scanned(tmp_path):
+    """``from mylayers import *`` with mylayers/ beside the file (the grading tests' class does
+    this): not a stand-in, whatever the machine has installed; its own missing imports are."""
+    package = tmp_path / "mylayers"
+    package.mkdir()
+    (package / "__init__.py").write_text("from .core import *\n")
+    (package / "core.py").write_text("import numpy as np\nimport torch\n")
+    path = _file(tmp_path, "from mylayers import *\n")
+    nothing_but_numpy = [m.module for m in standins.scan(path, lambda top: top == "numpy")]
+    assert nothing_but_numpy == ["torch"]
