@@ -259,7 +259,9 @@ def test_every_type_a_worker_sends_back_survives_pickle(impl):
     string ('str' object has no attribute 'report': BrokenProcessPool, no verdict)."""
     from bpcheck.battery.findings import CheckFailed
     from bpcheck.battery.runner import CheckRun
+    from bpcheck.battery.verdict import Verdict
     from bpcheck.loader import LoadError
+    from bpcheck.standins import Missing, StandInUsed
     from bpcheck.registry import layer_named
 
     layer = layer_named("relu")
@@ -271,8 +273,12 @@ def test_every_type_a_worker_sends_back_survives_pickle(impl):
     failures = [run.failure for run in runs if run.failure is not None]
     assert failures and "differs from jax.vjp" in failures[0].message
     rows = verdicts(runs, [(name, layer.name) for name in layer.functions])
+    missing = Missing("torch", 3, "/x/layers.py")
+    verdict = Verdict("layers.py", rows, stand_ins=(missing,), numpy_aliases=("int",),
+                      internal_errors={"relu": "Traceback …"})
     for value in (*runs, *failures, CheckFailed(failures), *rows, failures[0].example,
-                  LoadError("x.py: no such file", usage=True), ImplementationError("raised")):
+                  LoadError("x.py: no such file", usage=True), ImplementationError("raised"),
+                  verdict, StandInUsed("torch.tensor", missing)):
         again = pickle.loads(pickle.dumps(value))
         assert type(again) is type(value)
         if isinstance(value, CheckRun):
@@ -284,8 +290,10 @@ def test_every_type_a_worker_sends_back_survives_pickle(impl):
             assert (again.status, again.message) == (value.status, value.message)
         elif isinstance(value, LoadError):
             assert again.usage and str(again) == str(value)
-        elif isinstance(value, CheckFailed):
+        elif isinstance(value, (CheckFailed, StandInUsed)):
             assert str(again) == str(value)
+        elif isinstance(value, Verdict):
+            assert again.as_json() == value.as_json() and again.report() == value.report()
     example = pickle.loads(pickle.dumps(failures[0].example))
     assert example.reproduce() == failures[0].example.reproduce()
 
