@@ -85,6 +85,39 @@ def test_a_hostile_function_ends_as_a_clean_verdict(impl, protocol, behaviour, s
         (r.function, r.status, r.message) for r in rows]
 
 
+#: Hostile draws through the grading sandbox per profile (each starts a sandboxed child).
+SANDBOX_EXAMPLES = {"dev": 4, "ci": 4, "thorough": 200}
+MANUAL = Path(__file__).resolve().parent.parent / "manual"
+RUNTIME = Path(__file__).resolve().parent / "fixtures" / "hostile" / "runtime.py"
+
+
+@settings(max_examples=SANDBOX_EXAMPLES.get(PROFILE, SANDBOX_EXAMPLES["dev"]), deadline=None,
+          suppress_health_check=[HealthCheck.nested_given, HealthCheck.too_slow])
+@given(protocol=st.sampled_from(PROTOCOL), behaviour=behaviours(), seed=st.integers(0, 2**32 - 1))
+@pytest.mark.xdist_group(name="sandbox-fuzz")
+def test_a_hostile_function_ends_as_a_clean_verdict_in_the_sandbox(tmp_path_factory, protocol,
+                                                                   behaviour, seed):
+    """The same behaviours in a submission graded in the sandbox: whatever crosses the wire, the
+    grader ends with a verdict (the child may die, time out or answer nonsense)."""
+    from bpcheck.battery.checks import checks_available
+    from bpcheck.grading.sandbox import Sandbox
+
+    function, layer = protocol
+    folder = tmp_path_factory.mktemp("hostile-submission")
+    shutil.copytree(MANUAL, folder / "mylayers", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(RUNTIME, folder / "hostile_runtime.py")
+    (folder / "layers.py").write_text(behaviour.source(function))
+    with Sandbox(folder, REGISTRY) as sandbox:
+        assert sandbox.load_error is None, sandbox.load_error
+        checks = checks_available(layer, sandbox.impl, sandbox.problems)
+        runs = run_checks(layer, sandbox.impl, checks, max_examples=2, shrink=False,
+                          random_seed=seed)
+    rows = verdicts(runs, [(name, layer.name) for name in layer.functions])
+    # whether the function was called is the child's secret: batchnorm's backward may not be
+    called = layer.backward_in is None or function == layer.forward_name
+    assert_clean(rows, behaviour, function, called=called)
+
+
 # ---------------------------------------------------------------- the same verdict everywhere
 
 ROOT = Path(__file__).resolve().parent.parent
