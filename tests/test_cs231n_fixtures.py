@@ -97,4 +97,21 @@ def test_grading_the_starter_style_file_takes_no_point_away(tmp_path):
     data = document["extra_data"]["bpcheck"]
     assert data["load_error"] is None and data["stand_ins"] == ["torch (line 3 of layers.py)"]
     failed = [(t["name"], t["output"][:200]) for t in document["tests"] if t["status"] == "failed"]
-    assert not failed and document["score"] == pytest.approx(len(DEFINED), abs=1e-4), failed
+    total = sum(t["max_score"] for t in document["tests"])
+    assert not failed and total >= len(DEFINED), failed
+    assert document["score"] == pytest.approx(total, abs=1e-4)
+
+
+def test_the_default_rubric_weighs_every_check_of_the_battery():
+    """Grading with the default rubric gives every check a weight: before, the properties check
+    (max-pool's ties, dropout's mask) had none, and grading any submission with the default
+    rubric ended in KeyError: 'properties' (found grading this fixture)."""
+    from bpcheck.battery.checks import BATTERY
+    from bpcheck.grading.rubric import load
+    from bpcheck.registry import REGISTRY
+
+    rubric = load(None, REGISTRY)
+    assert {check.name for check in BATTERY} <= set(rubric.weights)
+    for layer in REGISTRY:
+        for function in layer.functions:
+            assert rubric.tests_of(function, layer)
