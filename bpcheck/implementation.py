@@ -556,9 +556,10 @@ def _aliases(grads: Any, upstream: Any, given: tuple[Any, ...]) -> Audit:
 
 def unchanged(before: Any, after: Any) -> bool:
     """Whether ``after`` holds what ``before`` held: arrays by value, containers by structure,
-    other objects by their attributes (``vars``), as the sandbox's fingerprint of a cache sees
-    them. No method of the user's objects runs where it can be avoided (an ``__eq__`` that lies
-    cannot hide or fake an edit); a value that cannot be compared at all counts as changed."""
+    other objects by their own ``__eq__`` when they define one (and it answers), else by their
+    attributes (``vars``), as the sandbox's fingerprint of a cache sees them; no ``__len__`` or
+    ``__getitem__`` of a container subclass runs. A value that cannot be compared at all counts
+    as changed."""
     since = interrupts()
     try:
         return _same(before, after)
@@ -591,6 +592,11 @@ def _same(before: Any, after: Any, depth: int = 0) -> bool:
         return bool(before == after) or (before != before and after != after)  # NaN
     if before is after:
         return True
+    if type(before).__eq__ is not object.__eq__:  # its own equality (a sandbox's cache handle
+        try:  # compares the fingerprints of its contents)
+            return bool(before == after)
+        except Exception:  # e.g. a SimpleNamespace of arrays: compared by its attributes below
+            pass
     attributes = getattr(before, "__dict__", None)
     if type(attributes) is dict and type(getattr(after, "__dict__", None)) is dict:
         return _same(attributes, after.__dict__, depth + 1)

@@ -371,3 +371,37 @@ def test_a_layer_of_the_file_whose_twin_raises_is_named_with_its_line(tmp_path):
     assert cube["status"] == "error" and "ValueError: not written yet" in cube["message"]
     assert "layers.py:10" in cube["message"] and "internal_errors" not in verdict
     assert verdict["functions"]["tanh_backward"]["status"] == "passed"
+
+
+def test_a_cache_is_compared_by_its_own_equality_else_by_its_attributes():
+    """Whether a backward changed its cache: an object with an equality of its own (the
+    sandbox's cache handle, compared by the fingerprint of the cache in the child) by that; one
+    whose equality cannot answer (a SimpleNamespace of arrays) or has none by its attributes; a
+    tuple subclass by its items, whatever its ``__len__`` says. Before, the handle was compared by
+    its attributes (its id differs in every copy): an untouched cache counted as edited when the
+    sandbox went one call at a time (found by tests/test_sandbox_parity.py)."""
+    from copy import deepcopy
+    from types import SimpleNamespace
+
+    from bpcheck.implementation import unchanged
+
+    class Handle:
+        def __init__(self, id, state):
+            self.id, self.state = id, state
+
+        def __eq__(self, other):
+            return isinstance(other, Handle) and self.state == other.state
+
+    assert unchanged(Handle(1, "abc"), Handle(2, "abc"))
+    assert not unchanged(Handle(1, "abc"), Handle(1, "abd"))
+    cache = SimpleNamespace(x=np.arange(3.0), mode="train")
+    copy = deepcopy(cache)
+    assert unchanged(copy, cache)
+    cache.x[0] = 7.0
+    assert not unchanged(copy, cache)
+    assert unchanged(EvilTupleLike((1.0, 2.0)), EvilTupleLike((1.0, 2.0)))
+
+
+class EvilTupleLike(tuple):
+    def __len__(self):
+        raise SystemExit(3)
