@@ -14,7 +14,7 @@ import sysconfig
 import threading
 import traceback
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
@@ -399,16 +399,42 @@ def backward(layer: Layer, impl: Implementation, douts: tuple[np.ndarray, ...], 
 @dataclass(frozen=True)
 class Caller:
     """The implementation's forward and backward for one layer, validated, for a layer's own
-    properties (``layer.Property``) to call on arguments of their choosing."""
+    properties (``layer.Property``) to call on arguments of their choosing: the outputs have the
+    twin's shapes and the gradients their arguments' (else an ImplementationError saying which),
+    so that a property's own arithmetic never meets a shape it did not ask for."""
 
     layer: Layer
     impl: Implementation
+    #: id of a cache the forward made -> (the cache, the arguments it was made from)
+    made: dict[int, tuple[Any, tuple[Any, ...]]] = field(default_factory=dict)
 
     def forward(self, *args: Any) -> tuple[tuple[np.ndarray, ...], Any]:
-        return forward(self.layer, self.impl, args)
+        from bpcheck.autodiff import output_shape
+
+        layer = self.layer
+        outputs, cache = forward(layer, self.impl, args)
+        expected = output_shape(layer, layer.twin_args(args))
+        expected = expected if len(outputs) > 1 else (expected,)
+        names = ("loss",) if layer.is_loss else layer.outputs
+        for name, out, shape in zip(names, outputs, expected):
+            if out.shape != tuple(shape):
+                raise ImplementationError(f"{layer.forward_name}'s {name} has shape {out.shape}, "
+                                          f"expected {tuple(shape)}")
+        self.made[id(cache)] = (cache, args)
+        return outputs, cache
 
     def backward(self, douts: tuple[np.ndarray, ...], cache: Any) -> tuple[np.ndarray, ...]:
-        return backward(self.layer, self.impl, douts, cache)
+        layer = self.layer
+        grads = backward(layer, self.impl, douts, cache)
+        made = self.made.get(id(cache))
+        if made is not None and made[0] is cache:
+            for name, grad, position in zip(layer.grad_names, grads, layer.differentiable):
+                want = tuple(np.shape(made[1][position]))
+                if grad.shape != want:
+                    raise ImplementationError(f"{layer.backward_name}'s {name} has shape "
+                                              f"{grad.shape}, expected {want} (the shape of "
+                                              f"{layer.arg_names[position]})")
+        return grads
 
 
 @dataclass(frozen=True)

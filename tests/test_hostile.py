@@ -405,3 +405,20 @@ def test_a_cache_is_compared_by_its_own_equality_else_by_its_attributes():
 class EvilTupleLike(tuple):
     def __len__(self):
         raise SystemExit(3)
+
+
+def test_a_layer_property_meets_only_the_shapes_it_asked_for(impl):
+    """A layer's own property (max-pool's ties) calls the forward and backward again and does
+    arithmetic on what they return: a backward whose shape changes per call made it raise
+    ValueError (broadcast) out of the battery (found by the fuzz test); now the shape is named."""
+    from bpcheck.battery.checks import check_named
+    from bpcheck.registry import layer_named
+
+    layer = layer_named("max_pool")
+    behaviour = Behaviour("varying", "always", varying_shape=True)
+    hostile = impl.replace(**{layer.backward_name: behaviour.wrap(
+        impl.functions[layer.backward_name])})
+    runs = run_checks(layer, hostile, (check_named("properties"),), max_examples=3, shrink=False,
+                      random_seed=0)
+    failure = runs[0].failure
+    assert failure is not None and f"{layer.backward_name}'s dx has shape" in failure.message
