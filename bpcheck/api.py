@@ -24,7 +24,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, Iterator, Mapping
 
-from bpcheck.battery.target import Target, module_target, run_target, target_of
+from bpcheck.battery.target import Target, file_target, module_target, run_target, target_of
 from bpcheck.battery.verdict import Verdict
 from bpcheck.implementation import Implementation
 from bpcheck.layer import Layer
@@ -39,12 +39,12 @@ def _tiers(tier: str) -> tuple[str, ...]:
     return TIERS if tier == "both" else (check_tier(tier),)
 
 
-def _target(target: Any) -> Target:
+def _target(target: Any, numpy_aliases: bool = False) -> Target:
     if target is None:
         return target_of(None)
     if isinstance(target, (str, Path)):
-        loaded = load(target)  # afresh: the file may have changed since the last call
-        return Target(str(target), loaded.impl, loaded.layers, loaded.problems, str(target))
+        # afresh: the file may have changed since the last call
+        return file_target(load(target, numpy_aliases=numpy_aliases), str(target))
     if isinstance(target, ModuleType):
         return module_target(target)
     if isinstance(target, Mapping):
@@ -106,7 +106,8 @@ def _progress(show: bool | None) -> Iterator[Callable[[str, int, int], None] | N
 def check(target: str | Path | ModuleType | Mapping[str, Callable[..., Any]] | None = None, *,
           examples: int = DEFAULT_EXAMPLES, only: str | list[str] | None = None,
           tier: str = "float64", jobs: int | None = 1, shrink: bool = True,
-          profile: str | None = None, progress: bool | None = None) -> Verdict:
+          profile: str | None = None, progress: bool | None = None,
+          numpy_aliases: bool = False) -> Verdict:
     """Check every protocol function ``target`` defines and return the verdict.
 
     target: a path to a layers.py, an imported module, a dict {protocol name: function}, or None
@@ -116,9 +117,11 @@ def check(target: str | Path | ModuleType | Mapping[str, Callable[..., Any]] | N
         (None: one per core; only a file can be sent to workers). shrink: find the smallest
         failing example (slower on failure). profile: the hypothesis profile (dev, ci, thorough).
         progress: show a progress bar (default: in a notebook, or a terminal's stderr).
+        numpy_aliases: for a file, give NumPy back the aliases 1.24 removed (np.int, np.float …)
+        first, each the builtin it was (``bpcheck check --numpy-aliases``; see bpcheck.legacy).
     Raises LoadError when the file cannot be loaded, ValueError for an unknown name in ``only``.
     """
-    resolved = _target(target)
+    resolved = _target(target, numpy_aliases)
     with _progress(progress) as callback:
         return run_target(resolved, examples=examples, only=only, tiers=_tiers(tier),
                           shrink=shrink, jobs=jobs, profile=profile, progress=callback)

@@ -27,10 +27,12 @@ from types import ModuleType
 from typing import Any, Callable
 
 import bpcheck.jaxsetup  # noqa: F401  (float64 before the user's twin creates any JAX array)
-from bpcheck.implementation import Implementation
+from bpcheck import legacy, standins
+from bpcheck.implementation import Implementation, interrupts, real_interrupt, text_of
 from bpcheck.layer import Layer, RegistryError
 from bpcheck.registry import REGISTRY
 from bpcheck.sampling import Dims, Values
+from bpcheck.standins import Missing
 
 REFERENCE_SUFFIX = "_reference"
 DOMAIN_FIELDS = ("differentiable", "batched", "kinks", "magnitudes", "writes", "outputs",
@@ -44,6 +46,13 @@ class LoadError(Exception):
         super().__init__(message)
         self.usage = usage
 
+    def __reduce__(self):  # a worker process sends it back with its flag
+        return (_load_error, (str(self), self.usage))
+
+
+def _load_error(message: str, usage: bool) -> LoadError:
+    return LoadError(message, usage=usage)
+
 
 @dataclass(frozen=True)
 class LoadedFile:
@@ -51,6 +60,10 @@ class LoadedFile:
     impl: Implementation
     layers: tuple[Layer, ...]  # the protocol's layers, then the file's own
     problems: dict[str, str] = field(default_factory=dict)  # function name -> why it can't run
+    #: Modules the file imports that are not available here, loaded as stand-ins (``standins``).
+    stand_ins: tuple[Missing, ...] = ()
+    #: The NumPy aliases restored for it (``load(numpy_aliases=True)``; see ``legacy``).
+    numpy_aliases: tuple[str, ...] = ()
 
 
 def _line_of(exc: BaseException, path: Path) -> str:
@@ -58,7 +71,10 @@ def _line_of(exc: BaseException, path: Path) -> str:
     return f", line {frames[-1].lineno}" if frames else ""
 
 
-def _import(path: Path) -> ModuleType:
+def _import(path: Path) -> tuple[ModuleType, tuple[Missing, ...]]:
+    """The file as a module, with stand-ins for the modules it imports that are not available
+    here; a LoadError with one sentence (the line, the cause and, for code from an older course
+    year, the fix) when it cannot be imported."""
     digest = hashlib.sha1(str(path).encode()).hexdigest()[:10]
     name = f"bpcheck_user_{path.stem}_{digest}"
     spec = importlib.util.spec_from_file_location(name, path)
@@ -68,22 +84,34 @@ def _import(path: Path) -> ModuleType:
     folder = str(path.parent)
     if folder not in sys.path:
         sys.path.insert(0, folder)  # the file may import its neighbours
+    missing = tuple(standins.scan(path))
     sys.modules[name] = module
+    since = interrupts()
     try:
-        spec.loader.exec_module(module)
+        with standins.standing_in(list(missing)):
+            spec.loader.exec_module(module)
     except SyntaxError as exc:
         where = f"{exc.filename or path}, line {exc.lineno}"
-        raise LoadError(f"{where}: syntax error: {exc.msg}") from None
+        fix = legacy.explain_syntax(exc.msg or "")
+        raise LoadError(f"{where}: syntax error: {exc.msg}" + (f" — {fix}" if fix else "")
+                        ) from None
+    except standins.StandInUsed as exc:
+        raise LoadError(f"{path}{_line_of(exc, path)}: uses {text_of(exc)} while being "
+                        f"imported") from None
     except ModuleNotFoundError as exc:
         raise LoadError(f"{path}{_line_of(exc, path)}: imports {exc.name!r}, which is not "
-                          f"installed here") from None
+                        f"installed here") from None
     except SystemExit as exc:
         raise LoadError(f"{path}{_line_of(exc, path)}: calls sys.exit({exc.code!r}) while "
-                          f"being imported") from None
-    except Exception as exc:
-        raise LoadError(f"{path}{_line_of(exc, path)}: raised {type(exc).__name__}: {exc} "
-                          f"while being imported") from None
-    return module
+                        f"being imported") from None
+    except BaseException as exc:  # KeyboardInterrupt, GeneratorExit, a course's own, too
+        if real_interrupt(exc, since):
+            raise KeyboardInterrupt from None
+        message = f"{type(exc).__name__}: {text_of(exc)}"
+        fix = legacy.explain(message)
+        raise LoadError(f"{path}{_line_of(exc, path)}: raised {message} while being imported"
+                        + (f" — {fix}" if fix else "")) from None
+    return module, missing
 
 
 def one_array_sample(dims: Dims, values: Values) -> tuple[Any, ...]:
@@ -154,8 +182,11 @@ def protocol_problems(impl: Implementation, layers: tuple[Layer, ...]) -> dict[s
     return problems
 
 
-def load(path: str | Path) -> LoadedFile:
-    """Load a user's file; raise LoadError with one clear sentence if it cannot be."""
+def load(path: str | Path, *, numpy_aliases: bool = False) -> LoadedFile:
+    """Load a user's file; raise LoadError with one clear sentence if it cannot be.
+
+    ``numpy_aliases``: give NumPy back the aliases 1.24 removed (``np.int`` …) first, for a
+    course whose files still use them (``legacy.restore_numpy_aliases``)."""
     path = Path(path)
     if not path.exists():
         raise LoadError(f"{path}: no such file", usage=True)
@@ -164,7 +195,11 @@ def load(path: str | Path) -> LoadedFile:
     if path.suffix != ".py":
         raise LoadError(f"{path} is not a Python file (.py)", usage=True)
     path = path.resolve()
-    module = _import(path)
+    restored = legacy.restore_numpy_aliases() if numpy_aliases else ()
+    module, missing = _import(path)
     impl = Implementation.from_module(module, label=str(path))
+    # a name imported from a stand-in is not defined here (the report lists the stand-ins)
+    impl = Implementation(impl.label, {n: f for n, f in impl.functions.items()
+                                       if not isinstance(f, standins.StandIn)})
     layers = (*REGISTRY, *_own_layers(module, path))
-    return LoadedFile(path, impl, layers, protocol_problems(impl, layers))
+    return LoadedFile(path, impl, layers, protocol_problems(impl, layers), missing, restored)

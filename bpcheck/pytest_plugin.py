@@ -27,6 +27,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="check the layers this cs231n-style file defines (one test per layer)")
     group.addoption("--bpcheck-tier", choices=TIER_CHOICES, default="float64",
                     help="precision tier of the battery (default float64)")
+    group.addoption("--bpcheck-numpy-aliases", action="store_true", default=False,
+                    help="with --bpcheck-impl: give NumPy back the aliases 1.24 removed (np.int, "
+                         "np.float, …), each the builtin it was, for a course that still uses them")
     group.addoption("--bpcheck-examples", type=int, default=None, metavar="N",
                     help="examples per layer for the tests --bpcheck-impl adds (default: the "
                          "hypothesis profile's)")
@@ -41,10 +44,23 @@ def _target(config: pytest.Config):
 
         path = config.getoption("--bpcheck-impl")
         try:
-            config._bpcheck_target = target_of(path)
+            config._bpcheck_target = target_of(path, config.getoption("--bpcheck-numpy-aliases"))
         except LoadError as exc:
             raise pytest.UsageError(f"--bpcheck-impl: {exc}") from None
     return config._bpcheck_target
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """With --bpcheck-impl: what the file was loaded with (its stand-ins for modules not available
+    here, the NumPy aliases restored)."""
+    target = getattr(config, "_bpcheck_target", None)
+    if target is None:
+        return []
+    from bpcheck.battery.verdict import Verdict
+
+    notes = Verdict(target.label, [], stand_ins=target.stand_ins,
+                    numpy_aliases=target.numpy_aliases).notes()
+    return [f"bpcheck {note}" for note in notes]
 
 
 def pytest_configure(config: pytest.Config) -> None:

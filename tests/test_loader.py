@@ -74,7 +74,12 @@ def test_a_wrong_backward_fails_only_that_function(tmp_path):
 
 @pytest.mark.parametrize("source, expected", [
     ("def relu_forward(x):\n    return x,, None\n", "line 2: syntax error"),
-    ("import numpyy\n", "imports 'numpyy', which is not installed"),
+    # a module imported at the top is a stand-in (issue 12: the file loads); one imported by
+    # name at import time, or used there, still stops it, saying which
+    ("import importlib\nimportlib.import_module('numpyy')\n",
+     "imports 'numpyy', which is not installed"),
+    ("import numpyy\nnumpyy.zeros(3)\n",
+     "line 2: uses numpyy.zeros, but numpyy is not available here"),
     ("x = 1 / 0\n", "line 1: raised ZeroDivisionError: division by zero while being imported"),
     ("import sys\nsys.exit(0)\n", "line 2: calls sys.exit(0) while being imported"),
 ])

@@ -25,8 +25,8 @@ from bpcheck.battery.diagnose import (
 from bpcheck.battery.findings import Finding
 from bpcheck.battery.trial import LINEARITY_DOUTS, Trial, linear_combination
 from bpcheck.implementation import (
-    Caller, Implementation, ImplementationError, backward_result, forward, gradients_of,
-    outputs_of, returned,
+    Caller, Implementation, ImplementationError, as_array, backward_result, forward,
+    gradients_of, outputs_of, returned,
 )
 from bpcheck.layer import ANY_KEY, Layer
 from bpcheck.outcomes import Fail, Skip, Status, Warn
@@ -148,10 +148,12 @@ def backward_matches_finite_differences(trial: Trial) -> float:
     plan = trial.stencil
     if not plan.judged:
         raise Skip("every entry is within a finite-difference step of a kink")
+    outs = None
     if own and not impl.remote:  # the forward, shown right here, at the judged directions
         directions = plan.judged
-        outs = [forward(layer, impl, point)[0] for point in plan.points()]
-    else:  # the JAX twin, at every candidate's points in one call (see ``trial``)
+        outs = _own_outputs(layer, impl, plan.points(), [ref.shape for ref in expected_out])
+        own = outs is not None
+    if outs is None:  # the JAX twin, at every candidate's points in one call (see ``trial``)
         directions = list(plan.candidates)
         stacked = finite_diff.stacked_stencil(ex.args, layer.differentiable,
                                               [d.vectors for d in directions])
@@ -160,8 +162,9 @@ def backward_matches_finite_differences(trial: Trial) -> float:
     for direction, estimate in zip(directions, _phi(trial, outs)):
         if direction.judged:
             entry = direction.entry
-            analytic = (float(grads[entry[0]][entry[1]]) if entry is not None else
-                        sum(float(np.sum(g * v)) for g, v in zip(grads, direction.vectors)))
+            with np.errstate(all="ignore"):  # a non-finite gradient fails below
+                analytic = (float(grads[entry[0]][entry[1]]) if entry is not None else
+                            sum(float(np.sum(g * v)) for g, v in zip(grads, direction.vectors)))
             verdicts.append((direction.what, analytic, estimate))
 
     worst_error, failures = 0.0, []
@@ -188,6 +191,23 @@ def backward_matches_finite_differences(trial: Trial) -> float:
     return worst_error
 
 
+def _own_outputs(layer: Layer, impl: Implementation, points, shapes
+                 ) -> list[tuple[np.ndarray, ...]] | None:
+    """The forward's outputs at the stencil points (a tuple per point); None when it raises
+    there or answers in other shapes or with NaN or inf (the forward's own checks judge it; the
+    backward is then differenced on the twin)."""
+    outs = []
+    for point in points:
+        try:
+            out = forward(layer, impl, point)[0]
+        except ImplementationError:
+            return None
+        if [o.shape for o in out] != list(shapes) or not all(np.isfinite(o).all() for o in out):
+            return None
+        outs.append(out)
+    return outs
+
+
 # ---------------------------------------------------------------- protocol invariants
 
 
@@ -204,9 +224,10 @@ def forward_shapes(trial: Trial) -> None:
     expected = output_shape(layer, layer.twin_args(ex.args))
     expected = expected if len(outputs) > 1 else (expected,)
     for name, out, shape in zip(_output_names(layer), outputs, expected):
-        if np.shape(out) != shape:
+        got = as_array(out, f"{layer.forward_name}'s {name}").shape
+        if got != shape:
             what = "loss must be a scalar" if layer.is_loss else f"{name} must have shape"
-            raise Fail(f"{layer.forward_name}: {what} {shape}, got shape {np.shape(out)}",
+            raise Fail(f"{layer.forward_name}: {what} {shape}, got shape {got}",
                        function=layer.forward_name)
 
 
@@ -297,8 +318,13 @@ def linear_in_dout(trial: Trial) -> float:
     g1, g2, g12, g0 = (gradients_of(layer, evaluation, k) for k in range(LINEARITY_DOUTS))
     worst = 0.0
     for name, x1, x2, x12, x0 in zip(layer.grad_names, g1, g2, g12, g0):
-        _same_shape(x12, x1.shape, name)
-        combined = compare(x12, a * x1 + b * x2, trial.tolerance)
+        for other in (x2, x12, x0):
+            if other.shape != x1.shape:
+                raise Fail(f"{name} has shape {x1.shape} for one dout but {other.shape} for "
+                           f"another of the same shape (a shape that changes from call to call)")
+        with np.errstate(all="ignore"):  # inf - inf in a wrong gradient is compare's to judge
+            expected = a * x1 + b * x2
+        combined = compare(x12, expected, trial.tolerance)
         worst = max(worst, combined.error)
         if not combined.ok:
             raise Fail(f"backward(a·d1 + b·d2) ≠ a·backward(d1) + b·backward(d2) in {name} "
@@ -325,10 +351,19 @@ def consistent_over_the_batch(trial: Trial) -> float:
     rows: dict[int, list[np.ndarray]] = {k: [] for k, p in enumerate(layer.differentiable)
                                          if p in layer.batched}
     totals: dict[int, np.ndarray] = {}
+    expected = output_shape(layer, layer.twin_args(ex.args))
+    expected = expected if len(_output_names(layer)) > 1 else (expected,)
+    out_rows = [() if layer.is_loss else (1, *shape[1:]) for shape in expected]
     for i, evaluation in enumerate(calls.singles):
-        outs.append(outputs_of(layer, evaluation))
+        outputs_i = outputs_of(layer, evaluation)
+        for name, out, want in zip(_output_names(layer), outputs_i, out_rows):
+            _row_shape(out, want, name, i, layer.forward_name)
+        outs.append(outputs_i)
         for k, grad in enumerate(gradients_of(layer, evaluation) if backward else ()):
             if k in rows:
+                position = layer.differentiable[k]
+                _row_shape(grad, (1, *np.shape(ex.args[position])[1:]), layer.grad_names[k], i,
+                           layer.backward_name)
                 rows[k].append(grad)
             elif k not in totals:
                 totals[k] = np.array(grad, dtype=np.float64)
@@ -379,6 +414,13 @@ def layer_properties(trial: Trial) -> None:
             objection.function = objection.function or function
             objection.args = (f"{prop.title}: {objection}",)
             raise
+
+
+def _row_shape(value: np.ndarray, want: tuple[int, ...], name: str, i: int, function: str) -> None:
+    """Fail unless one example's value (batch size 1) has the shape its row of the batch has."""
+    if value.shape != want:
+        raise Fail(f"{name} has shape {value.shape} for example {i} alone (batch size 1), "
+                   f"expected {want}", function=function)
 
 
 # ---------------------------------------------------------------- the battery

@@ -21,6 +21,7 @@ from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
+from bpcheck import legacy
 from bpcheck.autodiff import reference_forward, reference_vjp
 from bpcheck.sampling import BATCH_SIZES, Draw, Sizes
 from bpcheck.battery.example import Example
@@ -311,11 +312,13 @@ def diagnose_values(
 
 def diagnose_exception(exc: BaseException) -> str | None:
     """An error raised by the implementation that was a floating-point warning (under pytest's
-    ``error::RuntimeWarning``, or ``np.seterr(all='raise')``)."""
+    ``error::RuntimeWarning``, or ``np.seterr(all='raise')``), or that of code from an older
+    course year (a NumPy alias removed in 1.24, a float from Python 3's ``/`` used as a shape:
+    ``legacy.explain``, read from the message, so that a sandbox's error is explained too)."""
     cause = exc.__cause__
     if isinstance(cause, (RuntimeWarning, FloatingPointError)):
         return f"{FLOATING_POINT} ({cause}): overflow or log(0)?"
-    return None
+    return legacy.explain(str(exc))
 
 
 #: Begins the diagnosis of a floating-point error raised by the implementation.

@@ -47,6 +47,9 @@ class CheckFailed(AssertionError):
         super().__init__("\n".join(f.report() for f in findings))
         self.findings = findings
 
+    def __reduce__(self):  # pickled with its findings, not its message (a worker sends it back)
+        return (CheckFailed, (self.findings,))
+
 
 def enforce(findings: list[Finding]) -> list[Finding]:
     """Raise when any check failed on this example; the message reports every failed check.

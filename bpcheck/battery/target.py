@@ -11,7 +11,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
+import traceback
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -24,9 +26,10 @@ from bpcheck.battery.checks import checks_available
 from bpcheck.battery.diagnose import precision_loss
 from bpcheck.battery.runner import CheckRun, run_checks
 from bpcheck.battery.verdict import Verdict, verdicts
-from bpcheck.implementation import Implementation
+from bpcheck.implementation import Implementation, text_of, user_line
 from bpcheck.layer import Layer
-from bpcheck.loader import load
+from bpcheck.loader import LoadedFile, load
+from bpcheck.standins import Missing
 from bpcheck.registry import REGISTRY
 
 
@@ -43,6 +46,10 @@ class Target:
     path: str | None = None
     #: Whether worker processes can rebuild this target (manual/, or a file on disk).
     portable: bool = True
+    #: Modules the file imports that are not available here, loaded as stand-ins
+    #: (``bpcheck.standins``), and the NumPy aliases restored for it (``bpcheck.legacy``).
+    stand_ins: tuple[Missing, ...] = ()
+    numpy_aliases: tuple[str, ...] = ()
 
 
 @cache
@@ -52,16 +59,21 @@ def _manual() -> Target:
     return Target("manual/", Implementation.from_module(manual), REGISTRY)
 
 
-def target_of(path: str | Path | None) -> Target:
+def target_of(path: str | Path | None, numpy_aliases: bool = False) -> Target:
     """manual/ (None) or a user's file (``loader.load``; raises ``LoadError``), loaded once per
-    process."""
-    return _manual() if path is None else _loaded(str(path))
+    process; ``numpy_aliases``: restore NumPy's removed aliases first (``--numpy-aliases``)."""
+    return _manual() if path is None else _loaded(str(path), numpy_aliases)
 
 
 @cache
-def _loaded(path: str) -> Target:
-    loaded = load(path)
-    return Target(path, loaded.impl, loaded.layers, loaded.problems, path)
+def _loaded(path: str, numpy_aliases: bool = False) -> Target:
+    return file_target(load(path, numpy_aliases=numpy_aliases), path)
+
+
+def file_target(loaded: LoadedFile, label: str) -> Target:
+    """The target a loaded file is, with what it was loaded with."""
+    return Target(label, loaded.impl, loaded.layers, loaded.problems, str(loaded.path),
+                  stand_ins=loaded.stand_ins, numpy_aliases=loaded.numpy_aliases)
 
 
 def module_target(module: ModuleType, label: str | None = None) -> Target:
@@ -109,19 +121,21 @@ def check_layer(target: Target, layer: Layer, max_examples: int, shrink: bool = 
 
 
 def _check_in_worker(path: str | None, layer_name: str, max_examples: int, profile: str,
-                     shrink: bool, tiers: tuple[str, ...]) -> list[CheckRun]:
+                     shrink: bool, tiers: tuple[str, ...], numpy_aliases: bool = False
+                     ) -> list[CheckRun]:
     profiles.load(profile)
-    target = target_of(path)
+    target = target_of(path, numpy_aliases)
     layer = next(layer for layer in target.layers if layer.name == layer_name)
     return check_layer(target, layer, max_examples, shrink, tiers)
 
 
-def _warm_up(path: str | None) -> None:
+def _warm_up(path: str | None, numpy_aliases: bool = False) -> None:
     """Import JAX and the engine, and load the file, in a worker while the main process does."""
-    target_of(path)
+    target_of(path, numpy_aliases)
 
 
-def worker_pool(jobs: int | None, path: str | None) -> ProcessPoolExecutor | None:
+def worker_pool(jobs: int | None, path: str | None, numpy_aliases: bool = False
+                ) -> ProcessPoolExecutor | None:
     """Worker processes (spawned: JAX must never fork), started at once and each loading the
     target: their imports (~1.5 s each) overlap the main process's own. None for one job."""
     workers = jobs or os.cpu_count() or 1
@@ -129,7 +143,7 @@ def worker_pool(jobs: int | None, path: str | None) -> ProcessPoolExecutor | Non
         return None
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
     for _ in range(workers):
-        pool.submit(_warm_up, path)
+        pool.submit(_warm_up, path, numpy_aliases)
     return pool
 
 
@@ -159,26 +173,74 @@ def run_target(
     profile = profiles.load(profile)
     workers = max(1, min(jobs or os.cpu_count() or 1, len(checked))) if target.portable else 1
     own_pool = None
+    aliases = bool(target.numpy_aliases)
     if workers > 1 and pool is None:
-        pool = own_pool = worker_pool(workers, target.path)
+        pool = own_pool = worker_pool(workers, target.path, aliases)
     started = time.perf_counter()
     runs: list[CheckRun] = []
+    crashed: dict[str, tuple[str, str]] = {}  # layer -> (sentence, traceback)
     try:
         if workers == 1 or pool is None:
             for done, layer in enumerate(checked, 1):
-                runs += check_layer(target, layer, examples, shrink, tiers)
+                try:
+                    runs += check_layer(target, layer, examples, shrink, tiers)
+                except Exception as exc:  # a bug of bpcheck: the other layers go on
+                    crashed[layer.name] = _crash(exc)
                 if progress:
                     progress(layer.name, done, len(checked))
         else:
-            futures = {pool.submit(_check_in_worker, target.path, layer.name, examples, profile,
-                                   shrink, tiers): layer.name for layer in checked}
+            def submit(executor: Executor, name: str):
+                return executor.submit(_check_in_worker, target.path, name, examples, profile,
+                                       shrink, tiers, aliases)
+
+            futures = {submit(pool, layer.name): layer.name for layer in checked}
+            died = []
             for done, future in enumerate(as_completed(futures), 1):
-                runs += future.result()
+                try:
+                    runs += future.result()
+                except BrokenProcessPool:
+                    died.append(futures[future])
+                except Exception as exc:
+                    crashed[futures[future]] = _crash(exc)
                 if progress:
                     progress(futures[future], done, len(checked))
+            # A worker that dies breaks the whole pool: each unfinished layer runs again in a
+            # process of its own, so that only the layer whose code ends its process is named.
+            for name in died:
+                alone = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+                try:
+                    runs += submit(alone, name).result()
+                except BrokenProcessPool:
+                    crashed[name] = ("the process checking this layer died: its code ended it "
+                                     "(os._exit?), crashed it or ran it out of memory", "")
+                except Exception as exc:
+                    crashed[name] = _crash(exc)
+                finally:
+                    alone.shutdown(cancel_futures=True)
     finally:
         if own_pool is not None:
             own_pool.shutdown(cancel_futures=True)
+    problems = dict(problems)
+    for layer in layers:
+        for name in layer.functions if layer.name in crashed else ():
+            if name in impl.functions:
+                problems.setdefault(name, crashed[layer.name][0])
     rows = verdicts(runs, functions, missing, problems, counted=tiers)
     return Verdict(target.label, rows, time.perf_counter() - started, tiers=tiers,
-                   profile=profile, examples_per_layer=examples, processes=workers)
+                   profile=profile, examples_per_layer=examples, processes=workers,
+                   stand_ins=target.stand_ins,
+                   numpy_aliases=target.numpy_aliases,
+                   internal_errors={name: trace for name, (_, trace) in crashed.items() if trace})
+
+
+def _crash(exc: Exception) -> tuple[str, str]:
+    """A layer's run that raised: one sentence for its functions' rows, the traceback for the
+    JSON. A protocol function's error is caught where it is called, so this is either the code of
+    a layer the file adds (its twin or sampler: the user's line is named) or a bug of bpcheck."""
+    where = user_line(exc)
+    kind = f"{type(exc).__name__}: {text_of(exc)}"
+    if where:
+        return (f"checking this layer raised {kind}{where}: in the layer's own twin or sampler?",
+                "")
+    return (f"bpcheck could not finish checking this layer ({kind}): a bug in bpcheck; please "
+            f"report it with your file", "".join(traceback.format_exception(exc)))

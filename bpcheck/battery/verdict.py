@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bpcheck.standins import Missing
 from bpcheck.battery.checks import BATTERY
 from bpcheck.outcomes import Status
 from bpcheck.battery.runner import CheckRun
@@ -238,6 +239,23 @@ class Verdict:
     profile: str = "dev"
     examples_per_layer: int = 0
     processes: int = 1
+    #: What the file was loaded with: stand-ins for modules not available here (described), the
+    #: NumPy aliases restored (``--numpy-aliases``); and the traceback of each layer whose run
+    #: raised (a bug of bpcheck: its functions' rows say so in one sentence).
+    stand_ins: tuple[Missing, ...] = ()
+    numpy_aliases: tuple[str, ...] = ()
+    internal_errors: dict[str, str] = field(default_factory=dict)
+
+    def notes(self) -> list[str]:
+        """What the file was loaded with, one line each (printed beside the table)."""
+        notes = []
+        if self.stand_ins:
+            notes.append("stand-ins (not available here; a function that uses one fails saying "
+                         "so): " + ", ".join(m.describe() for m in self.stand_ins))
+        if self.numpy_aliases:
+            notes.append("NumPy aliases restored (--numpy-aliases): " + ", ".join(
+                f"np.{name}" for name in self.numpy_aliases))
+        return notes
 
     def __getitem__(self, function: str) -> FunctionVerdict:
         for row in self.rows:
@@ -276,6 +294,7 @@ class Verdict:
         missing = [row.function for row in self.rows if row.status == Status.MISSING]
         if missing:
             lines.append(f"  not defined (not checked): {', '.join(missing)}")
+        lines += [f"  {note}" for note in self.notes()]
         for row in self.rows:
             if row.status in (Status.FAILED, Status.ERROR, Status.WARNING):
                 lines += ["", f"{row.function} {row.status.value.upper()}", row.message]
@@ -307,7 +326,11 @@ class Verdict:
         return {"functions": {row.function: row.as_json() for row in self.rows},
                 "implementation": self.label, "elapsed_seconds": self.seconds,
                 "examples_per_layer": self.examples_per_layer, "profile": self.profile,
-                "tiers": list(self.tiers)}
+                "tiers": list(self.tiers),
+                "stand_ins": [{"module": m.module, "line": m.line, "file": m.path}
+                              for m in self.stand_ins],
+                "numpy_aliases": list(self.numpy_aliases),
+                **({"internal_errors": self.internal_errors} if self.internal_errors else {})}
 
     def write_json(self, path: Path) -> None:
         Path(path).write_text(json.dumps(self.as_json(), indent=2, default=float) + "\n")

@@ -49,7 +49,8 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
     profile = profiles.load(args.profile)
     path = None if args.file is None else str(args.file)
     usable = path is None or (args.file.is_file() and args.file.suffix == ".py")
-    pool = None if args.only or args.jobs == 1 or not usable else worker_pool(args.jobs, path)
+    pool = None if args.only or args.jobs == 1 or not usable else worker_pool(
+        args.jobs, path, args.numpy_aliases)
     try:
         return _check(args, console, profile, path, pool)
     finally:
@@ -64,7 +65,7 @@ def _check(args, console, profile, path, pool) -> int:
 
     label = "manual/" if path is None else str(args.file)
     try:
-        target = target_of(path)
+        target = target_of(path, args.numpy_aliases)
     except LoadError as exc:
         console.print(f"[bold red]error:[/] {escape(str(exc))}")
         if args.json is not None and not exc.usage:
@@ -98,6 +99,8 @@ def _check(args, console, profile, path, pool) -> int:
     if tiers != ("float64",):
         title += f" ({' and '.join(tiers)} tier{'s' * (len(tiers) > 1)})"
     _table(rows, title, console)
+    for note in verdict.notes():
+        console.print(f"[dim]{escape(note)}[/]")
     for row in rows:
         if row.status in ("failed", "error", "warning"):
             console.print(f"\n[bold]{row.function}[/] {STATUS_STYLE[row.status]}")
@@ -175,6 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="precision tier: float64 inputs and tolerances (default), float32 "
                             "inputs and float32 tolerances (for layers that compute in single "
                             "precision), or both")
+    check.add_argument("--numpy-aliases", action="store_true",
+                       help="give NumPy back the aliases 1.24 removed (np.int, np.float, np.bool, "
+                            "…), each the builtin it was, for a course whose files still use "
+                            "them (reported with the verdict)")
     check.add_argument("--json", type=Path, default=None, help="also write the verdict as JSON")
     check.set_defaults(run=cmd_check)
     demo = commands.add_parser("demo", help="train a network with manual/ gradients")

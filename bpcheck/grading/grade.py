@@ -155,10 +155,12 @@ def grade_submission(entry: Path, rubric: Rubric, seed: int,
     outcomes: dict[str, _Outcome] = {}
     isolation: dict[str, Any] = {}
     skipped: list[str] = []
+    stand_ins: list[str] = []
     path, load_error = _source(entry)
     if path is not None:
         with Sandbox(path, REGISTRY, rubric.limits, forbidden_reads, allow_weak) as sandbox:
             isolation, load_error, skipped = sandbox.isolation, sandbox.load_error, sandbox.skipped
+            stand_ins = [m.describe() for m in sandbox.stand_ins]
             if load_error is None:
                 outcomes = _run(sandbox, layers, rubric, own_seed)
     if load_error is not None:
@@ -166,6 +168,11 @@ def grade_submission(entry: Path, rubric: Rubric, seed: int,
                     for f, _ in graded}
     document = _document(name, own_seed, rubric, graded, outcomes, load_error, isolation,
                          time.perf_counter() - started)
+    # modules it imports that are not available in the sandbox (see bpcheck.standins)
+    document["extra_data"]["bpcheck"]["stand_ins"] = stand_ins
+    if stand_ins and load_error is None:
+        document["output"] += (" Not available here, so loaded as stand-ins that fail when "
+                               f"used: {', '.join(stand_ins)}.")
     if skipped:
         document["extra_data"]["bpcheck"]["not_copied"] = skipped
         document["output"] += (f"\nNot copied into the sandbox: {'; '.join(skipped[:10])}"

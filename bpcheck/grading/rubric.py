@@ -31,7 +31,7 @@ from bpcheck.grading.sandbox import Limits
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 DEFAULT_WEIGHTS = {"forward": 1.0, "vjp": 4.0, "finite_differences": 2.0, "shapes": 1.0,
-                   "no_mutation": 1.0, "linearity": 1.0, "batch": 1.0}
+                   "no_mutation": 1.0, "linearity": 1.0, "batch": 1.0, "properties": 1.0}
 DEFAULT_EXAMPLES = 30  # per layer: caught every planted mistake in 16 seeds (20 missed one)
 
 

@@ -122,6 +122,27 @@ def _copy_in(source, target):
             copyfile(os.path.join(folder, name), os.path.join(inner, name))
 
 
+def _raised(name, exc, submission):
+    """One sentence for an exception the submission raised, as ``implementation.raised`` words it
+    in-process: the first line of its message (shortened; a message that cannot be formatted is
+    said to be so) and the line that raised it."""
+    try:
+        text = str(exc).strip()
+    except BaseException as inner:  # a hostile __str__
+        text = f"(cannot be shown: {type(inner).__name__})"
+    text = (text.splitlines() or [""])[0].strip()
+    text = text if len(text) <= 300 else text[:299] + "\u2026"
+    where = _where(exc, submission)
+    if isinstance(exc, SystemExit):
+        return (f"{name} called sys.exit({text or None}){where}: a layer function must return "
+                f"its answer, not end the program")
+    if isinstance(exc, RecursionError):
+        return f"{name} raised RecursionError: {text}{where}: endless recursion?"
+    if getattr(exc, "bpcheck_stand_in", False):  # a module not available here (standins.py)
+        return f"{name} uses {text}{where}"
+    return f"{name} raised {type(exc).__name__}{': ' + text if text else ''}{where}"
+
+
 def main():
     fd, curated = int(sys.argv[1]), sys.argv[2]
     if len(sys.argv) > 3:
@@ -208,7 +229,12 @@ def main():
         spec = importlib.util.spec_from_file_location("submission", submission)
         module = importlib.util.module_from_spec(spec)
         sys.modules["submission"] = module
-        with warnings.catch_warnings():
+        # Stand-ins for the modules it imports that are not here (bpcheck/standins.py, chosen by
+        # the grader from its source): in sys.modules while it is imported only, then the guard
+        # decides every import again; a stand-in raises when used and gives nothing.
+        standins = _load_sibling("standins")
+        missing = [standins.Missing(*entry) for entry in setup.get("stand_ins") or []]
+        with warnings.catch_warnings(), standins.standing_in(missing):
             warnings.simplefilter("error", RuntimeWarning)
             spec.loader.exec_module(module)
     except SyntaxError as exc:
@@ -225,8 +251,8 @@ def main():
     problems = {}
     for name, arg_names in setup["protocol"].items():
         function = getattr(module, name, None)
-        if not callable(function):
-            continue
+        if not callable(function) or isinstance(function, standins.StandIn):
+            continue  # (imported from a stand-in: not defined here, as in-process)
         functions[name] = function
         try:
             inspect.signature(function).bind(*arg_names)
@@ -260,8 +286,7 @@ def main():
                 warnings.simplefilter("error", RuntimeWarning)
                 return True, functions[name](*args)
         except BaseException as exc:  # the submission's own error (SystemExit too), reported
-            return False, {"ok": False, "error": f"{name} raised {type(exc).__name__}: {exc}"
-                                                 f"{_where(exc, submission)}",
+            return False, {"ok": False, "error": _raised(name, exc, submission),
                            "floating_point": isinstance(exc, (RuntimeWarning,
                                                               FloatingPointError))}
 
@@ -312,8 +337,10 @@ def main():
             audits = [{"aliases": aliases(result[1], None, forward_args)}] if (
                 backward is None and type(result) in (tuple, list) and len(result) == 2) else []
             return {"forward": result, "changed": changed, "audits": audits, "seconds": seconds}
-        try:  # the outputs as returned, before a backward can edit them in place
-            first = tuple(copy.deepcopy(result[:outputs]))
+        try:  # the outputs as returned, before a backward can edit them in place (an array
+            # copied as its data, as the wire sends it: no method of a subclass runs)
+            first = tuple(ndarray.copy(ndarray.view(o, ndarray)) if isinstance(o, ndarray)
+                          else copy.deepcopy(o) for o in result[:outputs])
         except BaseException as exc:
             first = (f"an output that cannot be copied: {exc!r}",) * outputs
         grads, audits = [], []

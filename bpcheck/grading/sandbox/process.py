@@ -363,6 +363,8 @@ def prepare(root: Path, submission: Path, isolated: Isolation, uid: int | None,
     runtime.mkdir()
     for name in RUNTIME_FILES:
         shutil.copy(_HERE / name, runtime / name)
+    # stand-ins for modules a submission imports that are not here (standard library only)
+    shutil.copy(_HERE.parent.parent / "standins.py", runtime / "standins.py")
     if isolated.full:  # bound read-only by bwrap; the child copies it into its tmpfs
         root.chmod(0o700)
         copy = root / "submission"

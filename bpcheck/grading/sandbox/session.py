@@ -32,6 +32,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import sys
 import tempfile
 import time
 import weakref
@@ -45,7 +46,8 @@ from bpcheck.implementation import (
     Audit, Change, Evaluation, Implementation, ImplementationError,
 )
 from bpcheck.layer import Layer
-from bpcheck.grading.sandbox import process, wire
+from bpcheck import standins
+from bpcheck.grading.sandbox import guard, process, wire
 from bpcheck.grading.sandbox.channel import Channel, ChannelClosed, ChannelError, ChannelTimeout
 from bpcheck.grading.sandbox.child import HANDLE
 from bpcheck.grading.text import printable
@@ -114,6 +116,7 @@ class Sandbox:
     load_error: str | None = None
     problems: dict[str, str] = field(default_factory=dict)
     functions: tuple[str, ...] = ()
+    stand_ins: tuple[standins.Missing, ...] = ()  # read from the submission's source at start
     freed: list[int] = field(default_factory=list)
     _dead: dict[str, str] = field(default_factory=dict)
     _spent: dict[str, float] = field(default_factory=dict)
@@ -197,6 +200,7 @@ class Sandbox:
                 "copy_from": process.INSIDE_SUBMISSION if isolated.full else None,
                 "forbidden_reads": [str(p) for p in self.forbidden_reads],
                 "protocol": self._protocol(),
+                "stand_ins": [[m.module, m.line, m.path] for m in self._stand_ins()],
                 "limits": {"memory": limits.memory_mb * 2**20, "file": limits.file_mb * 2**20,
                            "no_new_processes": isolated.full or self.uid is not None},
             }, "starting")
@@ -221,6 +225,20 @@ class Sandbox:
             self._stop()
             raise
         return None
+
+    def _stand_ins(self) -> list[standins.Missing]:
+        """The modules the submission imports that the child does not have (it has the standard
+        library and NumPy; the guard's forbidden modules count as absent), read from its source
+        here: the child loads it with stand-ins for them, which raise when used
+        (``bpcheck.standins``), so that a forbidden module stays forbidden and an unused one
+        costs nothing."""
+        def here(top: str) -> bool:
+            return top == "numpy" or (top in sys.stdlib_module_names
+                                      and top not in guard.BLOCKED_MODULES)
+
+        source = self.path / "layers.py" if self.path.is_dir() else self.path
+        self.stand_ins = tuple(standins.scan(source, here))
+        return list(self.stand_ins)
 
     def _stop(self) -> None:
         if self._child is not None:
