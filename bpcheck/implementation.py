@@ -9,6 +9,7 @@ message names the function and, for an exception, the line that raised it.
 from __future__ import annotations
 
 import copy
+import _signal
 import signal
 import sysconfig
 import threading
@@ -144,7 +145,9 @@ def _watch_interrupts() -> bool:
     """
     if threading.current_thread() is not threading.main_thread():
         return True
-    current = signal.getsignal(signal.SIGINT)
+    # _signal's own getsignal: signal.getsignal wraps the answer in an enum on every call, which
+    # cost ~15% of an affine example's time (this runs on every call into user code).
+    current = _signal.getsignal(signal.SIGINT)
     if getattr(current, "_bpcheck_counts", False) or current in (signal.SIG_IGN, signal.SIG_DFL):
         return True  # counted already, or a SIGINT raises no exception here
     if not callable(current):  # installed from C: unknown
