@@ -449,3 +449,28 @@ def test_a_layer_property_meets_only_the_shapes_it_asked_for(impl):
                       random_seed=0)
     failure = runs[0].failure
     assert failure is not None and f"{layer.backward_name}'s dx has shape" in failure.message
+
+
+@pytest.mark.parametrize("behaviour", [
+    Behaviour("varying", "always", varying_shape=True),
+    Behaviour("the transpose", "always", value="the transpose", place="item 0"),
+    Behaviour("an empty array", "always", value="an empty array", place="item 0"),
+], ids=lambda b: b.what)
+def test_a_random_layer_whose_output_has_the_wrong_shape_gets_a_verdict(impl, behaviour):
+    """A random layer's choices (dropout's mask) are read from its output: one of the wrong
+    shape made the twin's arguments disagree and JAX raise TypeError out of the battery (found
+    by the thorough fuzz, on x of shape (1, 6)); now the twin gets a fixed choice and the
+    output's shape is named."""
+    from bpcheck.battery.checks import run_battery
+    from bpcheck.battery.example import build_example
+    from bpcheck.registry import layer_named
+    from bpcheck.sampling import Draw, Sizes
+
+    layer = layer_named("dropout")
+    hostile = impl.replace(**{layer.forward_name: behaviour.wrap(
+        impl.functions[layer.forward_name])})
+    example = build_example(layer, Draw(dims=Sizes(shape=(1, 6)), scale=1.0, zeros=False,
+                                        seed=1))
+    findings = run_battery(layer, hostile, example)
+    forward = [f for f in findings if f.check == "forward"]
+    assert forward and forward[0].failed and "shape" in forward[0].message, forward
