@@ -70,3 +70,35 @@ def test_failure_shrinks_to_the_smallest_example(impl):
                     check_named("shapes"))
     example = run.failure.example
     assert example.args[0].shape[0] == 1 and example.draw.seed == 0, run.failure.report()
+
+
+def test_an_exact_finite_difference_estimate_fails_a_wrong_gradient_cleanly():
+    """At an all-zero example (x = 0, dout = 0) phi is identically 0, so the finite-difference
+    estimate is exact and its error bound 0. A backward that ignores dout answers nonzero there;
+    ranking its failure by gap / bound raised ZeroDivisionError out of the battery, and the
+    verdict said "a bug in bpcheck" (found by the example notebook's swish cell)."""
+    import numpy as np
+
+    from bpcheck.battery.checks import run_battery
+    from bpcheck.battery.example import build_example
+    from bpcheck.implementation import Implementation
+    from bpcheck.jaxsetup import jax
+    from bpcheck.layer import Layer
+    from bpcheck.loader import one_array_sample
+    from bpcheck.sampling import Dims, Draw
+
+    def swish_forward(x):
+        s = 1 / (1 + np.exp(-x))
+        return x * s, (x, s)
+
+    def swish_backward(dout, cache):  # forgets to multiply by dout
+        x, s = cache
+        return s + x * s * (1 - s)
+
+    layer = Layer("swish", lambda x: x * jax.nn.sigmoid(x), one_array_sample)
+    impl = Implementation("swish", {"swish_forward": swish_forward,
+                                    "swish_backward": swish_backward})
+    example = build_example(layer, Draw(dims=Dims(n=1, d=1, m=1, c=1, trailing=(), split=False),
+                                        scale=1.0, zeros=True, seed=0))
+    [finding] = run_battery(layer, impl, example, (check_named("finite_differences"),))
+    assert finding.failed and "finite-difference checks failed" in finding.message, finding

@@ -174,8 +174,9 @@ def backward_matches_finite_differences(trial: Trial) -> float:
         if size > FD_MEANINGFUL * estimate.error:  # a relative error means something here
             worst_error = max(worst_error, gap / size)
         if not gap <= FD_SAFETY * estimate.error:  # (a NaN gradient fails too)
-            failures.append((gap / estimate.error if gap == gap else np.inf, what, analytic,
-                             estimate))
+            # how many error bounds off (an exact estimate, error 0, is missed by any gap)
+            ratio = gap / estimate.error if gap == gap and estimate.error > 0 else np.inf
+            failures.append((ratio, what, analytic, estimate))
     if failures:
         _, what, analytic, estimate = max(failures, key=lambda f: f[0])
         source = "" if own else " (of the JAX twin, since the forward is wrong here)"
