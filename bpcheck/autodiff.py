@@ -2,9 +2,10 @@
 
 Arguments are pytrees (arrays, floats, dicts such as ``bn_param``). Their leaves are split in two:
 arrays and floats are traced (so a new ``alpha`` or new values never recompile), while strings,
-ints, bools and None are baked into the program (``mode='train'``). A compiled program is kept per
-(twin, argument structure, static leaves); ``jax.jit`` then keeps one executable per shape, and the
-persistent cache set up in ``jaxsetup`` keeps them across runs.
+ints, bools and None are baked into the program (``mode='train'``). A traced program is kept per
+(twin, argument structure, static leaves), and one executable of it per input shape: compiled
+once per machine and loaded from ``bpcheck.programs`` in every later process (a twin that store
+cannot name is compiled per process, through JAX's persistent compilation cache).
 
 Gradients here always come from ``jax.vjp``; nothing in this module is a hand-written derivative.
 """
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, Hashable
 
 import numpy as np
 
+from bpcheck import programs
 from bpcheck.jaxsetup import jax
 
 if TYPE_CHECKING:
@@ -89,6 +91,42 @@ def _program(layer: Layer, treedef: Any, static: tuple, kind: str) -> Callable[.
     program = jax.jit(program)
     _PROGRAMS[key] = program
     return program
+
+
+def _avals(inputs: tuple[Any, ...]) -> tuple:
+    """The shapes and dtypes of a program's inputs (arrays, or lists and tuples of arrays)."""
+    return tuple(tuple((a.shape, a.dtype.str) for a in x) if isinstance(x, (list, tuple))
+                 else (x.shape, x.dtype.str) for x in inputs)
+
+
+_EXECUTABLES: dict[Hashable, Callable[..., Any]] = {}
+
+
+def _run(layer: Layer, treedef: Any, static: tuple, kind: str, *inputs: Any) -> Any:
+    """The program of ``kind`` on ``inputs``, compiled for their shapes once per process: loaded
+    from the machine's store (``bpcheck.programs``) when it is there, else traced, compiled and
+    stored."""
+    avals = _avals(inputs)
+    key = (layer.reference, layer.differentiable, treedef, static, kind, avals)
+    executable = _EXECUTABLES.get(key)
+    if executable is not None:
+        return executable(*inputs)
+    twin = programs.twin_name(layer.reference)
+    stored = None if twin is None else programs.key(
+        (layer.name, twin, layer.differentiable, str(treedef), static, kind, avals))
+    executable = programs.load_executable(stored)
+    if executable is not None:
+        try:
+            result = executable(*inputs)
+            _EXECUTABLES[key] = executable
+            return result
+        except jax.errors.JaxRuntimeError:  # an entry that loads but cannot run: replace it
+            pass
+    lowered = _program(layer, treedef, static, kind).lower(*inputs)
+    executable = programs.compile_storable(lowered) if stored else lowered.compile()
+    programs.save_executable(stored, executable)
+    _EXECUTABLES[key] = executable
+    return executable(*inputs)
 
 
 # Fewer shapes, fewer compilations. A layer's reference is computed on padded arguments where
@@ -186,13 +224,13 @@ def reference_vjp(
 
 def _vjp(layer: Layer, args: tuple[Any, ...], cotangent: np.ndarray):
     treedef, static, dynamic = _split(args)
-    return _program(layer, treedef, static, "vjp")(dynamic, cotangent)
+    return _run(layer, treedef, static, "vjp", dynamic, cotangent)
 
 
 def reference_forward(layer: Layer, args: tuple[Any, ...]) -> Any:
     """The twin's output alone (a tuple for several outputs)."""
     treedef, static, dynamic = _split(args)
-    return _arrays(_program(layer, treedef, static, "forward")(dynamic))
+    return _arrays(_run(layer, treedef, static, "forward", dynamic))
 
 
 def reference_forward_stacked(layer: Layer, args: tuple[Any, ...],
@@ -218,7 +256,7 @@ def reference_forward_stacked(layer: Layer, args: tuple[Any, ...],
                    if p in layer.batched else points
                    for p, points in zip(layer.differentiable, stacked)]
     treedef, static, dynamic = _split(args)
-    out = _program(layer, treedef, static, "stacked")(dynamic, stacked)
+    out = _run(layer, treedef, static, "stacked", dynamic, stacked)
     if isinstance(out, (tuple, list)):
         return tuple(np.asarray(o)[:k] if n is None else np.asarray(o)[:k, :n] for o in out)
     out = np.asarray(out)[:k]
@@ -237,9 +275,15 @@ def output_shape(layer: Layer, args: tuple[Any, ...]) -> Any:
     key = (layer.reference, treedef, static, tuple((a.shape, a.dtype.str) for a in dynamic))
     shape = _SHAPES.get(key)
     if shape is None:
-        program = _program(layer, treedef, static, "forward")
-        traced = jax.eval_shape(program, dynamic)
-        shape = (tuple(tuple(t.shape) for t in traced) if isinstance(traced, (tuple, list))
-                 else tuple(traced.shape))
+        twin = programs.twin_name(layer.reference)
+        stored = None if twin is None else programs.key(
+            (layer.name, twin, str(treedef), static, "shape", _avals((dynamic,))))
+        shape = programs.load_value(stored)
+        if shape is None:
+            program = _program(layer, treedef, static, "forward")
+            traced = jax.eval_shape(program, dynamic)
+            shape = (tuple(tuple(t.shape) for t in traced) if isinstance(traced, (tuple, list))
+                     else tuple(traced.shape))
+            programs.save_value(stored, shape)
         _SHAPES[key] = shape
     return shape

@@ -231,10 +231,10 @@ def test_correct_implementation_gets_no_diagnosis_or_warning(layer, impl):
 
 def _known_twins_compiled() -> set[str]:
     import reference.known_mistakes as wrong
-    from bpcheck.autodiff import _PROGRAMS
+    from bpcheck.autodiff import _EXECUTABLES
 
     twins = {getattr(wrong, name) for name in wrong.__all__}
-    return {key[0].__name__ for key in _PROGRAMS if key[0] in twins}
+    return {key[0].__name__ for key in _EXECUTABLES if key[0] in twins}
 
 
 def test_known_mistake_twins_are_compiled_only_after_a_failure(impl):
