@@ -27,7 +27,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 MANUAL = REPO / "manual"
 GRADED = ("affine_forward", "affine_backward", "relu_forward", "relu_backward", "softmax_loss")
-RUBRIC = """\
+#: Time limits scaled down for tests: a correct function needs well under a second for its 8
+#: examples, so these still judge it fairly, and the attacks that run into them (an endless loop,
+#: a slow call, half an answer) cost the test seconds, not the defaults' minutes.
+CALL_SECONDS, FUNCTION_SECONDS = 1, 3
+RUBRIC = f"""\
 examples = 8
 [points]
 affine_forward = 1
@@ -36,8 +40,8 @@ relu_forward = 1
 relu_backward = 1
 softmax_loss = 2
 [limits]
-call_seconds = 2
-function_seconds = 6
+call_seconds = {CALL_SECONDS}
+function_seconds = {FUNCTION_SECONDS}
 memory_mb = 768
 file_mb = 4
 scratch_mb = 12
