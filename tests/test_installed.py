@@ -60,7 +60,7 @@ def installed(tmp_path_factory) -> Path:
                     "-q", "-w", str(dist), str(ROOT)], check=True, capture_output=True, timeout=300)
     (wheel,) = dist.glob("bpcheck-*.whl")
     env_dir = root / "env"
-    venv.create(env_dir, with_pip=True)
+    venv.create(env_dir, with_pip=False)  # this environment's pip installs into it (--python)
     python = env_dir / "bin" / "python"
     site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()"
                            "['purelib'])"], check=True, capture_output=True, text=True).stdout
@@ -72,8 +72,8 @@ def installed(tmp_path_factory) -> Path:
         if not entry.name.lower().startswith(("bpcheck", "__editable__", "_bpcheck")):
             (borrowed / entry.name).symlink_to(entry)
     (Path(site.strip()) / "borrowed_dependencies.pth").write_text(f"{borrowed}\n")
-    subprocess.run([str(python), "-m", "pip", "install", "--no-deps", "-q", str(wheel)],
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps",
+                    "-q", str(wheel)], check=True, capture_output=True, timeout=300)
     project = root / "project"
     project.mkdir()
     (project / "layers.py").write_text(LAYERS)
