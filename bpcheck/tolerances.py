@@ -69,6 +69,11 @@ FD_MEANINGFUL = 1e3
 #: Per-element finite differences run on every example whose differentiable arguments hold at
 #: most this many entries in all (a directional check runs on every example).
 FD_ELEMENTWISE_MAX = 12
+#: The batch check evaluates each row alone in batches of up to this many rows. In a larger batch
+#: it evaluates this many rows alone (the first, the last and a seeded sample of the others) and
+#: the remaining rows together as one smaller batch: every row and the parameter gradients' sum
+#: are still compared, at a cost of BATCH_SINGLES_MAX + 1 calls instead of N (docs: checks).
+BATCH_SINGLES_MAX = 16
 
 #: A failure's diagnosis names a factor (−1, 2, 1/2, N, 1/N) only when the least-squares factor
 #: c = ⟨yours, reference⟩/⟨reference, reference⟩ is this close to it (relative), on top of yours

@@ -337,15 +337,21 @@ def linear_in_dout(trial: Trial) -> float:
 
 
 def consistent_over_the_batch(trial: Trial) -> float:
-    """Rows computed one example at a time (each with batch size 1) equal the batch's rows;
-    parameter gradients are the sum of the per-example ones; a loss is the mean of its rows.
-    Where the protocol defines no backward for the example, the outputs alone."""
+    """Rows computed in smaller batches equal the batch's rows: each row alone (batch size 1) —
+    or, in a batch larger than BATCH_SINGLES_MAX, a sample of the rows alone and the rest together
+    (``trial.batch_groups``); parameter gradients are the sum of the parts' ones; a loss is the
+    mean of its rows, so the parts' losses and gradients are weighted by their sizes. Where the
+    protocol defines no backward for the example, the outputs alone."""
     layer, ex = trial.layer, trial.example
     n = np.shape(ex.args[layer.batched[0]])[0]
     calls = trial.evaluated
     backward = trial.has_backward
     full_outs = outputs_of(layer, calls.full)
     full_grads = gradients_of(layer, calls.full) if backward else ()
+    sizes = [len(rows) for rows in calls.groups]
+    order = np.concatenate(calls.groups)
+    parts = ("one example at a time (batch size 1 each)" if max(sizes) == 1 else
+             f"in parts ({len(sizes) - 1} rows alone, the other {sizes[-1]} together)")
     # Rows of batched gradients are kept to be stacked; parameter gradients are summed as they
     # come (a list of N copies of a large dw would cost N times its memory).
     outs: list[tuple[np.ndarray, ...]] = []
@@ -354,51 +360,57 @@ def consistent_over_the_batch(trial: Trial) -> float:
     totals: dict[int, np.ndarray] = {}
     expected = output_shape(layer, layer.twin_args(ex.args))
     expected = expected if len(_output_names(layer)) > 1 else (expected,)
-    out_rows = [() if layer.is_loss else (1, *shape[1:]) for shape in expected]
-    for i, evaluation in enumerate(calls.singles):
+    for i, (evaluation, group) in enumerate(zip(calls.parts, calls.groups)):
+        size = len(group)
+        # a loss is the mean over its rows: a part of m rows weighs m / N of the batch
+        weight = size / n if layer.is_loss else 1.0
         outputs_i = outputs_of(layer, evaluation)
-        for name, out, want in zip(_output_names(layer), outputs_i, out_rows):
-            _row_shape(out, want, name, i, layer.forward_name)
+        for name, out, shape in zip(_output_names(layer), outputs_i, expected):
+            _row_shape(out, () if layer.is_loss else (size, *shape[1:]), name, group,
+                       layer.forward_name)
         outs.append(outputs_i)
         for k, grad in enumerate(gradients_of(layer, evaluation) if backward else ()):
             if k in rows:
                 position = layer.differentiable[k]
-                _row_shape(grad, (1, *np.shape(ex.args[position])[1:]), layer.grad_names[k], i,
-                           layer.backward_name)
-                rows[k].append(grad)
+                _row_shape(grad, (size, *np.shape(ex.args[position])[1:]), layer.grad_names[k],
+                           group, layer.backward_name)
+                rows[k].append(grad * weight)
             elif k not in totals:
-                totals[k] = np.array(grad, dtype=np.float64)
+                totals[k] = np.array(grad, dtype=np.float64) * weight
             elif grad.shape != totals[k].shape:
-                raise Fail(f"{layer.grad_names[k]} has shape {grad.shape} for example {i} but "
-                           f"{totals[k].shape} for example 0 (batch size 1 each)")
+                raise Fail(f"{layer.grad_names[k]} has shape {grad.shape} for part {i} but "
+                           f"{totals[k].shape} for part 0 (computed {parts})")
             else:
-                totals[k] += grad
-    # A loss is the mean of its rows' losses, so its gradients are the mean of theirs (a
-    # regulariser counted once per example stays counted once); a layer's parameter gradients
-    # are the sum of the per-example ones.
+                totals[k] += grad * weight
+    # A loss's parts' losses, weighted by their sizes, sum to the batch's (a regulariser counted
+    # once per part stays counted once); a layer's parameter gradients sum over the parts.
     pairs = []
     for j, name in enumerate(_output_names(layer)):
         column = [o[j] for o in outs]
-        merged = np.mean(column) if layer.is_loss else np.concatenate(
-            [np.atleast_1d(c) for c in column])
-        pairs.append((name, layer.forward_name, merged, full_outs[j]))
+        if layer.is_loss:
+            merged, batch = sum(c * (m / n) for c, m in zip(column, sizes)), full_outs[j]
+        else:
+            merged = np.concatenate([np.atleast_1d(c) for c in column])
+            batch = np.asarray(full_outs[j])[order] if np.ndim(full_outs[j]) else full_outs[j]
+        pairs.append((name, layer.forward_name, merged, batch))
     for k, name in enumerate(layer.grad_names[:len(full_grads)]):
         if k in rows:
-            merged = np.concatenate([np.atleast_1d(r) for r in rows[k]]) / (
-                n if layer.is_loss else 1)
+            merged = np.concatenate([np.atleast_1d(r) for r in rows[k]])
+            batch = np.asarray(full_grads[k])[order] if np.ndim(full_grads[k]) else full_grads[k]
         else:
-            merged = totals[k] / (n if layer.is_loss else 1)
-        pairs.append((name, layer.backward_name, merged, full_grads[k]))
+            merged, batch = totals[k], full_grads[k]
+        pairs.append((name, layer.backward_name, merged, batch))
     worst = 0.0
-    for name, function, per_example, batch in pairs:
-        if np.shape(per_example) != np.shape(batch):
+    for name, function, assembled, batch in pairs:
+        if np.shape(assembled) != np.shape(batch):
             raise Fail(f"{name} has shape {np.shape(batch)} for the batch but "
-                       f"{np.shape(per_example)} assembled from single examples", function=function)
-        result = compare(batch, per_example, trial.tolerance)
+                       f"{np.shape(assembled)} assembled from the rows computed {parts}",
+                       function=function)
+        result = compare(batch, assembled, trial.tolerance)
         worst = max(worst, result.error)
         if not result.ok:
-            raise Fail(f"{name} for the batch differs from {name} computed one example at a time "
-                       f"(batch size 1 each): {result.describe()}", result.error, function)
+            raise Fail(f"{name} for the batch differs from {name} computed {parts}: "
+                       f"{result.describe()}", result.error, function)
     return worst
 
 
@@ -417,11 +429,14 @@ def layer_properties(trial: Trial) -> None:
             raise
 
 
-def _row_shape(value: np.ndarray, want: tuple[int, ...], name: str, i: int, function: str) -> None:
-    """Fail unless one example's value (batch size 1) has the shape its row of the batch has."""
+def _row_shape(value: np.ndarray, want: tuple[int, ...], name: str, rows: np.ndarray,
+               function: str) -> None:
+    """Fail unless a part's value has the shape its rows have in the batch."""
     if value.shape != want:
-        raise Fail(f"{name} has shape {value.shape} for example {i} alone (batch size 1), "
-                   f"expected {want}", function=function)
+        part = (f"example {rows[0]} alone (batch size 1)" if len(rows) == 1 else
+                f"the {len(rows)} rows computed together apart from the sampled ones")
+        raise Fail(f"{name} has shape {value.shape} for {part}, expected {want}",
+                   function=function)
 
 
 # ---------------------------------------------------------------- the battery

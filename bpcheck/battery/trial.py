@@ -2,7 +2,7 @@
 planned up front and made together, and the reference values, computed once.
 
 The checks of one example need the implementation's forward and backward at the example itself,
-the backward on more douts (linearity) and each row of the batch alone (batch consistency). All of
+the backward on more douts (linearity) and the batch's rows alone (batch consistency). All of
 them follow from the example (its seed fixes the extra douts), so they are made in one batch: one
 round trip when the implementation is sandboxed, where a round trip costs as much as the calls
 themselves. Finite differences' directions, also fixed by the seed, are planned here too.
@@ -32,7 +32,7 @@ from bpcheck.implementation import (
 )
 from bpcheck.layer import Layer
 from bpcheck.tiers import in_tier
-from bpcheck.tolerances import FD_ELEMENTWISE_MAX, Tolerance
+from bpcheck.tolerances import BATCH_SINGLES_MAX, FD_ELEMENTWISE_MAX, Tolerance
 
 #: Backward calls on one forward's cache: dout, then linearity's d2, a·dout + b·d2 and zero.
 LINEARITY_DOUTS = 4
@@ -102,20 +102,36 @@ def linear_combination(ex: Example) -> tuple[list[tuple[np.ndarray, ...]], float
     return [d1, d2, combination, tuple(np.zeros_like(d) for d in d1)], float(a), float(b)
 
 
-def _rows(layer: Layer, ex: Example, backward: bool) -> list[tuple[tuple[Any, ...], list[Any]]]:
-    """The batch check's requests: each row of the batch alone (batch size 1)."""
+def batch_groups(layer: Layer, ex: Example) -> tuple[np.ndarray, ...]:
+    """The batch check's split of the batch's rows: each row alone when there are at most
+    BATCH_SINGLES_MAX of them; else the first, the last and a seeded sample of the others alone
+    (BATCH_SINGLES_MAX in all), and the remaining rows together, in order."""
     n = np.shape(ex.args[layer.batched[0]])[0]
-    return [(tuple(a[i:i + 1] if p in layer.batched else a for p, a in enumerate(ex.args)),
-             [tuple(d[i:i + 1] for d in ex.douts)] if backward else []) for i in range(n)]
+    if n <= BATCH_SINGLES_MAX:
+        return tuple(np.array([i]) for i in range(n))
+    rng = np.random.default_rng(ex.draw.seed ^ 0xBA7C)
+    inner = rng.choice(np.arange(1, n - 1), BATCH_SINGLES_MAX - 2, replace=False)
+    alone = np.sort(np.concatenate([[0, n - 1], inner]))
+    rest = np.setdiff1d(np.arange(n), alone)
+    return (*(np.array([i]) for i in alone), rest)
+
+
+def _group_requests(layer: Layer, ex: Example, groups: tuple[np.ndarray, ...], backward: bool
+                    ) -> list[tuple[tuple[Any, ...], list[Any]]]:
+    """The batch check's requests: the example restricted to each group of rows."""
+    return [(tuple(a[rows] if p in layer.batched else a for p, a in enumerate(ex.args)),
+             [tuple(d[rows] for d in ex.douts)] if backward else []) for rows in groups]
 
 
 @dataclass(frozen=True)
 class Evaluated:
     """``full``: the forward at the example's arguments, then the backward on dout and on
-    linearity's douts; ``singles``: the batch's rows, one example each."""
+    linearity's douts; ``parts``: the batch's rows in ``groups`` (see ``batch_groups``), one
+    evaluation per group."""
 
     full: Evaluation
-    singles: tuple[Evaluation, ...]
+    groups: tuple[np.ndarray, ...]
+    parts: tuple[Evaluation, ...]
 
 
 class Trial:
@@ -143,9 +159,10 @@ class Trial:
         layer, ex = self.layer, self.example
         backward = self.has_backward and not layer.is_loss
         douts = linear_combination(ex)[0] if backward else []
-        rows = _rows(layer, ex, backward) if layer.batched else []
-        full, *singles = evaluations(layer, self.impl, [(ex.args, douts), *rows])
-        return Evaluated(full, tuple(singles))
+        groups = batch_groups(layer, ex) if layer.batched else ()
+        full, *parts = evaluations(layer, self.impl,
+                                   [(ex.args, douts), *_group_requests(layer, ex, groups, backward)])
+        return Evaluated(full, groups, tuple(parts))
 
     @cached_property
     def twin_args(self) -> tuple[Any, ...]:
