@@ -102,3 +102,26 @@ def test_an_exact_finite_difference_estimate_fails_a_wrong_gradient_cleanly():
                                         scale=1.0, zeros=True, seed=0))
     [finding] = run_battery(layer, impl, example, (check_named("finite_differences"),))
     assert finding.failed and "finite-difference checks failed" in finding.message, finding
+
+
+def test_an_lstm_step_backward_is_judged_on_each_upstream_gradient_alone(impl):
+    """An LSTM step's backward is checked against jax.vjp at random dnext_h and dnext_c together
+    and at each alone (the other zero): a backward that returns zeros when dnext_h is zero (a
+    "nothing to do" shortcut that forgets the cell path) passes on random douts and fails here."""
+    import numpy as np
+
+    from bpcheck.battery.checks import run_battery
+    from bpcheck.battery.example import build_example
+    from bpcheck.sampling import Draw, Sizes
+
+    def shortcut(dnext_h, dnext_c, cache):
+        grads = impl.functions["lstm_step_backward"](dnext_h, dnext_c, cache)
+        return tuple(np.zeros_like(g) for g in grads) if not np.any(dnext_h) else grads
+
+    layer = layer_named("lstm_step")
+    example = build_example(layer, Draw(Sizes(n=3, d=3, h=2), 1.0, False, 4))
+    checks = (check_named("vjp"),)
+    [correct] = run_battery(layer, impl, example, checks)
+    assert correct.status == "passed", correct
+    [found] = run_battery(layer, impl.replace(lstm_step_backward=shortcut), example, checks)
+    assert found.failed and "with dnext_c alone (dnext_h zero)" in found.message, found

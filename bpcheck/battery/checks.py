@@ -92,8 +92,27 @@ def backward_matches_vjp(trial: Trial) -> float:
     if problems:
         raise Fail("; ".join(problems), worst,  # a known mistake names several gradients once
                    diagnosis="; ".join(dict.fromkeys(d for d in diagnoses if d)) or None)
+    worst = max(worst, _each_output_alone(trial))
     if conventions:
         raise Warn("; ".join(conventions), worst)
+    return worst
+
+
+def _each_output_alone(trial: Trial) -> float:
+    """With several outputs, the gradients for each output's upstream gradient alone (the others
+    zero) equal jax.vjp's too: a path from one output that is right only in the sum fails here."""
+    layer, worst = trial.layer, 0.0
+    names = _output_names(layer)
+    for k, expected in enumerate(trial.expected_alone):
+        grads = gradients_of(layer, trial.evaluated.full, LINEARITY_DOUTS + k)
+        for name, grad, ref in zip(layer.grad_names, grads, expected):
+            _same_shape(grad, ref.shape, name, (layer, trial.example.args))
+            result = compare(grad, ref, trial.tolerance)
+            worst = max(worst, result.error)
+            if not result.ok:
+                others = ", ".join(f"d{n}" for j, n in enumerate(names) if j != k)
+                raise Fail(f"with d{names[k]} alone ({others} zero), {name} differs from jax.vjp: "
+                           f"{result.describe()}", result.error)
     return worst
 
 

@@ -34,7 +34,9 @@ from bpcheck.layer import Layer
 from bpcheck.tiers import in_tier
 from bpcheck.tolerances import BATCH_SINGLES_MAX, FD_ELEMENTWISE_MAX, Tolerance
 
-#: Backward calls on one forward's cache: dout, then linearity's d2, a·dout + b·d2 and zero.
+#: Backward calls on one forward's cache: dout, then linearity's d2, a·dout + b·d2 and zero;
+#: then, for a layer with several outputs, dout with every output's part but one zeroed
+#: (``douts_alone``).
 LINEARITY_DOUTS = 4
 
 
@@ -102,6 +104,16 @@ def linear_combination(ex: Example) -> tuple[list[tuple[np.ndarray, ...]], float
     return [d1, d2, combination, tuple(np.zeros_like(d) for d in d1)], float(a), float(b)
 
 
+def douts_alone(ex: Example) -> list[tuple[np.ndarray, ...]]:
+    """For a layer with several outputs, the example's dout with all but one output's part zeroed,
+    one per output (an LSTM step's backward on dnext_h alone, then on dnext_c alone); none for one
+    output."""
+    if len(ex.douts) < 2:
+        return []
+    return [tuple(d if j == k else np.zeros_like(d) for j, d in enumerate(ex.douts))
+            for k in range(len(ex.douts))]
+
+
 def batch_groups(layer: Layer, ex: Example) -> tuple[np.ndarray, ...]:
     """The batch check's split of the batch's rows: each row alone when there are at most
     BATCH_SINGLES_MAX of them; else the first, the last and a seeded sample of the others alone
@@ -158,7 +170,7 @@ class Trial:
         """The implementation's calls on this example, made together."""
         layer, ex = self.layer, self.example
         backward = self.has_backward and not layer.is_loss
-        douts = linear_combination(ex)[0] if backward else []
+        douts = linear_combination(ex)[0] + douts_alone(ex) if backward else []
         groups = batch_groups(layer, ex) if layer.batched else ()
         full, *parts = evaluations(layer, self.impl,
                                    [(ex.args, douts), *_group_requests(layer, ex, groups, backward)])
@@ -188,6 +200,17 @@ class Trial:
         for array in (*outputs, *grads):
             array.flags.writeable = False
         return outputs, grads
+
+    @cached_property
+    def expected_alone(self) -> list[tuple[np.ndarray, ...]]:
+        """``jax.vjp``'s gradients at each of ``douts_alone``, in order; read-only."""
+        found = []
+        for douts in douts_alone(self.example):
+            _, grads = reference_vjp(self.layer, self.twin_args, douts)
+            for array in grads:
+                array.flags.writeable = False
+            found.append(grads)
+        return found
 
     @cached_property
     def stencil(self) -> StencilPlan:
