@@ -101,6 +101,14 @@ class Layer:
     kinks: Callable[..., np.ndarray] | None = None
     #: Magnitudes values are drawn at (large ones for softmax, losses, sigmoid).
     magnitudes: tuple[float, ...] = (1.0,)
+    #: (magnitude, error, why): at values drawn at this magnitude or above, a floating-point
+    #: ``error`` the forward raises (e.g. "divide by zero encountered in log"), or an output that
+    #: is inf or NaN where the twin's is finite and equal to it elsewhere, is a warning naming
+    #: ``why``, not a failure — a stress magnitude beyond what the course's own code handles
+    #: (cs231n's given temporal_softmax_loss takes log of probabilities that underflow at ±1e4).
+    #: Every other error still fails there. None: a failure at every magnitude. Used by: the
+    #: battery's checks.
+    beyond_contract: tuple[float, str, str] | None = None
     #: ``writes(*args)`` -> {position of a dict argument: keys the forward writes into it}, for
     #: these arguments (batchnorm in train mode: {3: ("running_mean", "running_var")}; ``ANY_KEY``
     #: for any). Changing another key's value fails; adding a key is a warning (a convention of
@@ -162,6 +170,11 @@ class Layer:
                                 f"argument only")
         if not self.magnitudes or any(m <= 0 for m in self.magnitudes):
             raise RegistryError(f"{self.name}: magnitudes must be positive")
+        if self.beyond_contract is not None and (
+                len(self.beyond_contract) != 3 or self.beyond_contract[0] not in self.magnitudes
+                or not all(isinstance(t, str) and t.strip() for t in self.beyond_contract[1:])):
+            raise RegistryError(f"{self.name}: beyond_contract must be (one of the magnitudes, "
+                                f"the error allowed, why), got {self.beyond_contract!r}")
         if isinstance(self.writes, Mapping):  # the same keys whatever the arguments
             fixed = {int(p): tuple(keys) for p, keys in self.writes.items()}
             object.__setattr__(self, "writes", lambda *args: fixed)

@@ -125,3 +125,41 @@ def test_an_lstm_step_backward_is_judged_on_each_upstream_gradient_alone(impl):
     assert correct.status == "passed", correct
     [found] = run_battery(layer, impl.replace(lstm_step_backward=shortcut), example, checks)
     assert found.failed and "with dnext_c alone (dnext_h zero)" in found.message, found
+
+
+def test_only_the_courses_own_log_of_underflow_is_a_warning_at_stress_magnitudes(impl):
+    """cs231n gives students temporal_softmax_loss, whose log of an underflowed probability
+    raises at scores of ±1e4 (``Layer.beyond_contract``): a warning naming it, and the same code
+    passes at magnitude 1. The same example still fails a loss without the max shift (exp
+    overflows: another error). Without the record's field, the given code fails."""
+    import numpy as np
+
+    from bpcheck.battery.checks import run_battery
+    from bpcheck.battery.example import build_example
+    from bpcheck.sampling import Draw, Sizes
+
+    given = named("temporal_softmax_loss_log_of_zero").functions()["temporal_softmax_loss"]
+
+    def unshifted(x, y, mask, verbose=False):
+        e = np.exp(x)  # no max shift: overflows
+        p = e / e.sum(axis=2, keepdims=True)
+        n = x.shape[0]
+        rows = np.indices(y.shape)
+        loss = -np.sum(mask * np.log(p[rows[0], rows[1], y])) / n
+        dx = p.copy()
+        dx[rows[0], rows[1], y] -= 1
+        return loss, dx * mask[..., None] / n
+
+    layer = layer_named("temporal_softmax_loss")
+    checks = (check_named("forward"), check_named("vjp"))
+
+    def statuses(function, scale):
+        example = build_example(layer, Draw(Sizes(n=3, t=2, v=4), scale, False, 0))
+        found = run_battery(layer, impl.replace(temporal_softmax_loss=function), example, checks)
+        return [(f.status, f.message) for f in found]
+
+    stressed = statuses(given, 1e4)
+    assert [s for s, _ in stressed] == ["warning", "warning"], stressed
+    assert "cs231n's given temporal_softmax_loss" in stressed[0][1]
+    assert [s for s, _ in statuses(unshifted, 1e4)] == ["failed", "failed"]
+    assert [s for s, _ in statuses(given, 1.0)] == ["passed", "passed"]

@@ -18,8 +18,8 @@ from bpcheck import finite_diff
 from bpcheck.autodiff import output_shape, reference_forward_stacked
 from bpcheck.battery.example import Example
 from bpcheck.battery.diagnose import (
-    batch_size, diagnose_exception, diagnose_gradient_shape, diagnose_non_finite,
-    diagnose_outputs, diagnose_precision, diagnose_shape, diagnose_values, kink_message,
+    batch_size, diagnose_exception, diagnose_gradient_shape, diagnose_non_finite, diagnose_outputs,
+    diagnose_precision, diagnose_shape, diagnose_values, floating_point_error, kink_message,
     kink_only,
 )
 from bpcheck.battery.findings import Finding
@@ -64,12 +64,30 @@ def forward_matches(trial: Trial) -> float:
         if not result.ok:
             what = "the loss" if layer.is_loss else f"the output {name}"
             label = "output" if len(outputs) == 1 else name
+            _beyond_contract(trial, what, out, ref)
             raise Fail(f"{label} differs from the JAX twin: {result.describe()}", result.error,
                        diagnosis=diagnose_non_finite(what, out, ref)
                        or diagnose_precision(what, out, ref, trial.example.draw.tier)
                        or diagnose_outputs(layer, tuple(outputs), trial.twin_args,
                                            trial.tolerance))
     return worst
+
+
+def _beyond_contract(trial: Trial, what: str, out: np.ndarray, ref: np.ndarray) -> None:
+    """Warn, rather than fail, where the layer's record puts this example's magnitude beyond the
+    course's contract and the output differs only by being inf or NaN where the twin's is
+    finite (``Layer.beyond_contract``)."""
+    contract = trial.layer.beyond_contract
+    if contract is None or trial.example.draw.scale < contract[0]:
+        return
+    out, ref = np.asarray(out, dtype=np.float64), np.asarray(ref, dtype=np.float64)
+    finite = np.isfinite(out)
+    if finite.all() or not np.isfinite(ref).all():
+        return
+    if finite.any() and not compare(np.where(finite, out, ref), ref, trial.tolerance).ok:
+        return
+    raise Warn(f"{what} is not finite at values of magnitude {trial.example.draw.scale:g} where "
+               f"the JAX twin's is: {contract[2]}")
 
 
 def backward_matches_vjp(trial: Trial) -> float:
@@ -504,6 +522,12 @@ class Check:
                            diagnosis=fail.diagnosis)
         except ImplementationError as exc:
             diagnosis = diagnose_exception(exc)
+            contract = layer.beyond_contract
+            if (contract is not None and ex.draw.scale >= contract[0]
+                    and floating_point_error(diagnosis) and contract[1] in str(exc)):
+                return Finding(self.name, self.title, function, Status.WARNING,  # Layer docs
+                               f"{exc} at values of magnitude {ex.draw.scale:g}: {contract[2]}",
+                               None, ex)
             return Finding(self.name, self.title, function, Status.FAILED,
                            _with_cause(str(exc), diagnosis), None, ex, diagnosis=diagnosis)
         except Warn as warn:
