@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from hypothesis import Phase, given, settings
+from hypothesis import seed as hypothesis_seed
 
 from bpcheck.autodiff import output_shape
 from bpcheck.layer import Layer
@@ -38,18 +40,39 @@ def _affine_image_args(n: int, d1: int, d2: int, m: int, values: Values) -> tupl
     return values.real((n, d1, d2)), values.real((d1 * d2, m)), values.real((m,))
 
 
+def own_dims(layer: Layer, seed: int) -> Any:
+    """A layer's own dimensions (conv, recurrent: ``Layer.dims``), drawn from its pools by
+    hypothesis, the same for every peer with this seed."""
+    found = []
+
+    @settings(max_examples=8, database=None, phases=[Phase.generate])
+    @hypothesis_seed(seed)
+    @given(layer.dims)
+    def grab(value):
+        found.append(value)
+
+    grab()
+    return found[seed % len(found)]
+
+
 def peer_example(layer: Layer, seed: int) -> tuple[tuple[Any, ...], np.ndarray | None]:
-    """One random shape and its values, the same for every peer with this seed: (args, dout)."""
+    """One random shape and its values, the same for every peer with this seed: (args, dout;
+    a tuple of douts for a layer with several outputs)."""
     rng = np.random.default_rng(seed)
     low, high = PEER_SIZES
     n, d, m, c = (int(v) for v in rng.integers(low, high + 1, size=4))
-    dims = Dims(n=n, d=d, m=m, c=c, trailing=(d,), split=False)
+    dims = (Dims(n=n, d=d, m=m, c=c, trailing=(d,), split=False) if layer.dims is None
+            else own_dims(layer, seed))
     values = PlainValues(Draw(dims, 1.0, False, seed))
     if layer.name == "affine":
         args = _affine_image_args(n, 2, max(1, d // 2), m, values)
     else:
         args = tuple(layer.sample(dims, values))
-    dout = None if layer.is_loss else values.real(output_shape(layer, args), scaled=False)
+    if layer.is_loss:
+        return args, None
+    shape = output_shape(layer, layer.twin_args(args))
+    dout = (values.real(shape, scaled=False) if len(layer.outputs) == 1 else
+            tuple(values.real(s, scaled=False) for s in shape))
     return args, dout
 
 

@@ -67,25 +67,56 @@ def _as_tuple(grads: Any) -> tuple[Any, ...]:
 class Subject:
     """The code under test as a peer calls it: value, (value, cache) and the analytic gradients.
 
-    ``impl`` maps protocol names to functions; a loss's one function returns (loss, grads).
+    ``impl`` maps protocol names to functions; a loss's one function returns (loss, grads). A
+    layer with several outputs (an LSTM step's next_h, next_c) is seen by a peer as one output,
+    their entries side by side (``value``), with dout likewise (``flat``): a user's check of such
+    a layer sums ⟨dout_k, out_k⟩ over the outputs just the same.
     """
 
     def __init__(self, layer: Layer, impl: Implementation):
         self.layer, self.impl = layer, impl
 
+    @property
+    def several(self) -> bool:
+        return len(self.layer.outputs) > 1 and not self.layer.is_loss
+
     def value_and_cache(self, args: tuple[Any, ...]) -> tuple[Any, Any]:
-        return self.impl.functions[self.layer.forward_name](*args)
+        """(value, cache): the value a tuple of outputs for a layer with several."""
+        result = self.impl.functions[self.layer.forward_name](*args)
+        if self.several:
+            count = len(self.layer.outputs)
+            return tuple(result[:count]), result[count]
+        return result
 
     def value(self, args: tuple[Any, ...]) -> np.ndarray:
-        return np.asarray(self.value_and_cache(args)[0], dtype=np.float64)
+        return self.flat(self.value_and_cache(args)[0])
 
-    def gradients(self, args: tuple[Any, ...], dout: np.ndarray | None) -> tuple[Any, ...]:
-        """The analytic gradients for ``dout`` (a loss: its own, times dout when dout is given)."""
+    def flat(self, value: Any) -> np.ndarray:
+        """An output (or dout) as one array: several side by side, flattened."""
+        if self.several:
+            return np.concatenate([np.asarray(v, dtype=np.float64).ravel() for v in value])
+        return np.asarray(value, dtype=np.float64)
+
+    def unflat(self, flat: np.ndarray, like: Any) -> Any:
+        """``flat`` split back into the shapes of ``like`` (several outputs), or as it is."""
+        if not self.several:
+            return flat
+        parts, start = [], 0
+        for v in like:
+            size = int(np.size(v))
+            parts.append(np.asarray(flat[start:start + size]).reshape(np.shape(v)))
+            start += size
+        return tuple(parts)
+
+    def gradients(self, args: tuple[Any, ...], dout: Any) -> tuple[Any, ...]:
+        """The analytic gradients for ``dout`` (a loss: its own, times dout when dout is given;
+        several outputs: a tuple of douts)."""
         value, second = self.value_and_cache(args)
         if self.layer.is_loss:
             grads = _as_tuple(second)
             return grads if dout is None else tuple(np.asarray(dout) * np.asarray(g) for g in grads)
-        return _as_tuple(self.impl.functions[self.layer.backward_name](dout, second))
+        douts = tuple(dout) if self.several else (dout,)
+        return _as_tuple(self.impl.functions[self.layer.backward_name](*douts, second))
 
 
 # ---------------------------------------------------------------- cs231n
@@ -118,7 +149,7 @@ def cs231n(subject: Subject, args: tuple[Any, ...], dout: np.ndarray | None) -> 
     ones from one forward and backward, compared by ``rel_error``."""
     layer = subject.layer
     args = tuple(np.array(a) if isinstance(a, np.ndarray) else a for a in args)
-    weights = 1.0 if dout is None else dout
+    weights = 1.0 if dout is None else subject.flat(dout)
     numeric = []
     for position in layer.differentiable:
         numeric.append(numerical_gradient(lambda: subject.value(args), args[position], weights))
@@ -145,13 +176,17 @@ def torch_gradcheck(subject: Subject, args: tuple[Any, ...], dout: np.ndarray | 
             full = with_differentiable(layer, args, [t.detach().numpy() for t in tensors])
             value, second = subject.value_and_cache(full)
             ctx.second = second
+            if subject.several:
+                return tuple(torch.from_numpy(np.array(v, dtype=np.float64)) for v in value)
             return torch.from_numpy(np.array(value, dtype=np.float64))
 
         @staticmethod
-        def backward(ctx, grad_output):
+        def backward(ctx, *grad_outputs):
             if layer.is_loss:
-                return tuple(grad_output * torch.from_numpy(np.array(g)) for g in _as_tuple(ctx.second))
-            grads = subject.impl.functions[layer.backward_name](grad_output.numpy(), ctx.second)
+                return tuple(grad_outputs[0] * torch.from_numpy(np.array(g))
+                             for g in _as_tuple(ctx.second))
+            grads = subject.impl.functions[layer.backward_name](
+                *(g.numpy() for g in grad_outputs), ctx.second)
             return tuple(torch.from_numpy(np.array(g)) for g in _as_tuple(grads))
 
     torch.manual_seed(0)  # fast_mode's random projections: the same in every run
@@ -179,10 +214,12 @@ def jax_check_grads(subject: Subject, args: tuple[Any, ...], dout: np.ndarray | 
     def value(*arrays):
         return subject.value(with_differentiable(layer, args, [np.asarray(a) for a in arrays]))
 
+    like = subject.value_and_cache(args)[0]
+
     def gradients(cotangent, *arrays):
         full = with_differentiable(layer, args, [np.asarray(a) for a in arrays])
-        return tuple(np.asarray(g, dtype=np.float64)
-                     for g in subject.gradients(full, np.asarray(cotangent)))
+        dout = subject.unflat(np.asarray(cotangent), like)
+        return tuple(np.asarray(g, dtype=np.float64) for g in subject.gradients(full, dout))
 
     @jax.custom_vjp
     def f(*arrays):
