@@ -223,11 +223,11 @@ class Layer:
     def __repr__(self) -> str:
         return f"Layer({self.name!r})"
 
-    @property
+    @cached_property
     def is_loss(self) -> bool:
         return self.name.endswith("_loss")
 
-    @property
+    @cached_property
     def independent_rows(self) -> bool:
         """Each row of the output depends on its own rows of the batched arguments only (a layer
         with batched arguments; a loss's mean couples its rows)."""
@@ -258,7 +258,7 @@ class Layer:
         """The strategy drawing this layer's dimensions."""
         return self.dims if self.dims is not None else dimensions()
 
-    @property
+    @cached_property
     def dout_names(self) -> tuple[str, ...]:
         """The backward's upstream gradients, in the order it takes them (``dout`` for one)."""
         return ("dout",) if len(self.outputs) == 1 else tuple("d" + o for o in self.outputs)
@@ -272,18 +272,18 @@ class Layer:
     def grad_names(self) -> tuple[str, ...]:
         return tuple("d" + self.arg_names[p] for p in self.differentiable)
 
-    @property
+    @cached_property
     def forward_name(self) -> str:
         if self.is_loss:
             return self.name
         return self.names[0] if self.names else f"{self.name}_forward"
 
-    @property
+    @cached_property
     def backward_name(self) -> str:
         if self.is_loss:
             return self.name
         return self.names[1] if self.names else f"{self.name}_backward"
 
-    @property
+    @cached_property
     def functions(self) -> tuple[str, ...]:
         return (self.name,) if self.is_loss else (self.forward_name, self.backward_name)
