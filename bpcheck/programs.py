@@ -4,7 +4,8 @@ machine, then load in every process.
 JAX's persistent compilation cache (``jaxsetup``) skips only XLA's compile: a fresh process still
 traces and lowers each program (~60 ms each, 250–350 of them in a full verdict) before it can even
 ask that cache. This store keeps the compiled executable itself (``jax.experimental.
-serialize_executable``, ~10–20 KB each) under ``CACHE_DIR/programs``: loading one takes ~2 ms.
+serialize_executable``, ~10–20 KB each; ~15 MB for a full check of manual/) under
+``CACHE_DIR/programs``, in a folder per environment (below): loading one takes ~2 ms.
 Output shapes, found by tracing, are kept there too.
 
 An entry is found by a key naming everything that shapes the program — the twin (its module and
@@ -14,7 +15,7 @@ shapes and dtypes — and the machine and JAX that compiled it (versions, XLA fl
 whose code cannot be named that way (a lambda, a closure, a user's own twin) is never stored: it
 is compiled in each process, as before. Entries are written atomically (a temporary file, then a
 rename), so concurrent workers can share the folder; an entry that cannot be read is ignored and
-compiled again. The folder is trusted like JAX's own cache beside it: only bpcheck writes there.
+compiled again. An environment's folder unused for UNUSED_DAYS is removed when another is used. The folder is trusted like JAX's own cache beside it: only bpcheck writes there.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ import importlib.util
 import os
 import pickle
 import platform
+import shutil
 import tempfile
+import time
 from functools import cache
 from pathlib import Path
 from typing import Any, Callable
@@ -35,6 +38,9 @@ from bpcheck.jaxsetup import CACHE_DIR, jax
 TWIN_PACKAGES = ("reference", "bpcheck.registry")
 
 FOLDER = None if CACHE_DIR is None else CACHE_DIR / "programs"
+
+#: This process's use of the store: executables loaded from it, and compiled and stored in it.
+COUNTS = {"loaded": 0, "stored": 0}
 
 
 def twin_name(twin: Callable[..., Any]) -> str | None:
@@ -81,7 +87,28 @@ def key(parts: tuple[Any, ...]) -> str | None:
     text = repr(parts)
     if " at 0x" in text:
         return None
-    return hashlib.sha256((_environment() + "\n" + text).encode()).hexdigest()
+    return f"{_generation()}/{hashlib.sha256(text.encode()).hexdigest()}"
+
+
+#: A generation of the store (a folder per environment: bpcheck's sources, JAX, the CPU) unused
+#: for this long is removed when another generation is first used.
+UNUSED_DAYS = 14
+
+
+@cache
+def _generation() -> str:
+    """This environment's folder in the store; older generations unused for UNUSED_DAYS go."""
+    generation = hashlib.sha256(_environment().encode()).hexdigest()[:24]
+    try:
+        for folder in FOLDER.iterdir():
+            if folder.name != generation and folder.is_dir() and (
+                    time.time() - folder.stat().st_mtime > UNUSED_DAYS * 86400):
+                shutil.rmtree(folder, ignore_errors=True)
+        (FOLDER / generation).mkdir(parents=True, exist_ok=True)
+        os.utime(FOLDER / generation)  # in use
+    except OSError:
+        pass
+    return generation
 
 
 def _read(name: str | None) -> Any:
@@ -101,8 +128,8 @@ def _write(name: str | None, value: Any) -> None:
     temporary = None
     try:
         data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        FOLDER.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=FOLDER, prefix=".partial-")
+        (FOLDER / name).parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=(FOLDER / name).parent, prefix=".partial-")
         with os.fdopen(handle, "wb") as out:
             out.write(data)
         os.replace(temporary, FOLDER / name)
@@ -131,9 +158,11 @@ def load_executable(name: str | None) -> Callable[..., Any] | None:
     from jax.experimental.serialize_executable import deserialize_and_load
 
     try:
-        return deserialize_and_load(*stored)
+        executable = deserialize_and_load(*stored)
     except Exception:  # built by another jaxlib or for another machine despite the key
         return None
+    COUNTS["loaded"] += 1
+    return executable
 
 
 def save_executable(name: str | None, compiled: Any) -> None:
@@ -141,6 +170,7 @@ def save_executable(name: str | None, compiled: Any) -> None:
         from jax.experimental.serialize_executable import serialize
 
         _write(name, serialize(compiled))
+        COUNTS["stored"] += 1
 
 
 def load_value(name: str | None) -> Any:
