@@ -5,7 +5,7 @@ arrays and floats are traced (so a new ``alpha`` or new values never recompile),
 ints, bools and None are baked into the program (``mode='train'``). A traced program is kept per
 (twin, argument structure, static leaves), and one executable of it per input shape: compiled
 once per machine and loaded from ``bpcheck.programs`` in every later process (a twin that store
-cannot name is compiled per process, through JAX's persistent compilation cache).
+cannot name, a lambda or a user's own, is compiled in each process).
 
 Gradients here always come from ``jax.vjp``; nothing in this module is a hand-written derivative.
 """
@@ -116,11 +116,11 @@ def _run(layer: Layer, treedef: Any, static: tuple, kind: str, *inputs: Any) -> 
         (layer.name, twin, layer.differentiable, str(treedef), static, kind, avals))
     executable = programs.load_executable(stored)
     if executable is not None:
-        try:
-            result = executable(*inputs)
+        try:  # its first answer, materialised: an entry that loads but cannot run fails here
+            result = jax.block_until_ready(executable(*inputs))
             _EXECUTABLES[key] = executable
             return result
-        except jax.errors.JaxRuntimeError:  # an entry that loads but cannot run: replace it
+        except jax.errors.JaxRuntimeError:  # compiled again below, and replaced
             pass
     lowered = _program(layer, treedef, static, kind).lower(*inputs)
     executable = programs.compile_storable(lowered) if stored else lowered.compile()

@@ -1,9 +1,13 @@
-"""Configure JAX once, before any JAX array exists: float64 and a persistent compilation cache.
+"""Configure JAX once, before any JAX array exists: float64, and where compiled programs live.
 
 Every bpcheck module that touches JAX imports `jax` from here, so importing any of them is enough
-to put JAX in double precision. The compilation cache lives in a project-local, git-ignored folder
-(`.jax_cache/` beside `pyproject.toml` in a source checkout, else `~/.cache/bpcheck/jax`), or
-wherever `BPCHECK_JAX_CACHE` points; set that variable to an empty string to disable it.
+to put JAX in double precision. Compiled reference programs are kept in a project-local,
+git-ignored folder (`.jax_cache/` beside `pyproject.toml` in a source checkout, else
+`~/.cache/bpcheck/jax`), or wherever `BPCHECK_JAX_CACHE` points; set that variable to an empty
+string to keep nothing. The store is bpcheck's own (`bpcheck.programs`: it skips tracing and
+lowering too); JAX's persistent compilation cache is not turned on, because an executable read
+from it serializes into one that cannot run (jaxlib 0.10: "NOT_FOUND: Function ... not found"),
+and within a process JAX hands that same executable out again for an identical program.
 """
 
 from __future__ import annotations
@@ -36,10 +40,5 @@ def _cache_dir() -> Path | None:
 
 
 CACHE_DIR = _cache_dir()
-if CACHE_DIR is not None:
-    jax.config.update("jax_compilation_cache_dir", str(CACHE_DIR))
-    # Our programs are tiny and each compiles in ~0.1 s: cache all of them.
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 __all__ = ["jax", "CACHE_DIR"]

@@ -66,3 +66,29 @@ def test_an_old_generation_goes_when_another_is_used(tmp_path):
     os.utime(stale, (old, old))
     _probe(tmp_path)
     assert not stale.exists() and recent.exists()
+
+
+def test_an_entry_that_loads_but_cannot_run_is_compiled_again(monkeypatch):
+    """A stored executable that came out of JAX's persistent cache loads, then fails when its
+    answer is read ("NOT_FOUND: Function wrapped_divide not found", seen in a run): its first
+    answer is materialised where it is loaded, so it is compiled again there, and the answer is
+    right."""
+    import numpy as np
+
+    from bpcheck import autodiff, programs
+    from bpcheck.jaxsetup import jax
+    from bpcheck.registry import layer_named
+
+    def broken(*inputs):
+        raise jax.errors.JaxRuntimeError("NOT_FOUND: Function wrapped_divide not found")
+
+    layer = layer_named("affine")
+    rng = np.random.default_rng(7)
+    args = (rng.standard_normal((6, 5)), rng.standard_normal((5, 3)), rng.standard_normal(3))
+    dout = rng.standard_normal((6, 3))
+    monkeypatch.setattr(autodiff, "_EXECUTABLES", {})
+    monkeypatch.setattr(programs, "load_executable", lambda name: broken)
+    monkeypatch.setattr(programs, "save_executable", lambda name, compiled: None)
+    out, (dx, dw, db) = autodiff.reference_vjp(layer, args, dout)
+    np.testing.assert_allclose(out, args[0] @ args[1] + args[2], rtol=1e-14)
+    np.testing.assert_allclose(dw, args[0].T @ dout, rtol=1e-14)
