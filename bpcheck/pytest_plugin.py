@@ -138,3 +138,16 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     for layer in defined:
         items.append(LayerItem.from_parent(session, name=f"bpcheck[{file.name}::{layer.name}]",
                                            layer=layer, path=file))
+
+
+@pytest.hookimpl(wrapper=True, trylast=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """A test that passed leaves no failing examples for hypothesis' plugin to write a patch of:
+    bpcheck's battery runs hypothesis inside the test, and the failures it finds there on
+    purpose (a planted or a student's mistake) are the test's findings, not the test's own
+    failure ("git apply .hypothesis/patches/…" was printed after every run). Innermost
+    (trylast), so this runs before hypothesis' own wrapper reads them."""
+    report = yield
+    if report.when == "call" and report.passed and hasattr(item, "_hypothesis_failing_examples"):
+        del item._hypothesis_failing_examples
+    return report
