@@ -163,3 +163,33 @@ def test_only_the_courses_own_log_of_underflow_is_a_warning_at_stress_magnitudes
     assert "cs231n's given temporal_softmax_loss" in stressed[0][1]
     assert [s for s, _ in statuses(unshifted, 1e4)] == ["failed", "failed"]
     assert [s for s, _ in statuses(given, 1.0)] == ["passed", "passed"]
+
+
+def test_a_check_pair_reproduce_line_rebuilds_its_example():
+    """check_pair's layer is not in the registry: its report's line ``bpcheck.rebuild('swish',
+    Draw(...))`` raised "no layer named 'swish'"; it now rebuilds the example that failed."""
+    import re
+
+    import numpy as np
+
+    import bpcheck
+    from bpcheck.jaxsetup import jax
+    from bpcheck.sampling import Dims, Draw, Sizes  # noqa: F401  (the line's names)
+
+    def swish_forward(x):
+        s = 1 / (1 + np.exp(-np.clip(x, -500, 500)))
+        return x * s, (x, s)
+
+    def swish_backward(dout, cache):
+        x, s = cache
+        return 2 * dout * (s + x * s * (1 - s))  # twice the gradient
+
+    verdict = bpcheck.check_pair(swish_forward, swish_backward, progress=False, examples=10,
+                                 reference=lambda x: x * jax.nn.sigmoid(x))
+    line = re.search(r"reproduce: (bpcheck\.rebuild\(.*\))", str(verdict)).group(1)
+    example = eval(line)  # noqa: S307 (the line a user pastes)
+    assert example.layer == "swish"
+    dx = swish_backward(example.dout, swish_forward(example.args[0])[1])
+    x = example.args[0]
+    s = 1 / (1 + np.exp(-x))
+    assert not np.allclose(dx, example.dout * (s + x * s * (1 - s)))  # it is the failing one

@@ -81,10 +81,22 @@ def build_example(layer: Layer, draw: Draw) -> Example:
     return Example(layer.name, in_tier(args, draw.tier), in_tier(dout, draw.tier), draw)
 
 
+#: The records checked in this process, by name: a report's reproduce line names its layer, and
+#: a record the registry does not hold (``check_pair``'s, a file's own) is found here; the latest
+#: of a name wins.
+_CHECKED: dict[str, Layer] = {}
+
+
+def remember(layer: Layer) -> None:
+    """Let ``rebuild`` find this record by its name (``run_target`` tells it every layer)."""
+    _CHECKED[layer.name] = layer
+
+
 def rebuild(layer_name: str, draw: Draw) -> Example:
     """Rebuild the example a failure report printed (see ``Example.reproduce``; the tier is part
-    of ``draw``)."""
-    return build_example(layer_named(layer_name), draw)
+    of ``draw``): of the layer of that name checked last in this process, else the registry's."""
+    layer = _CHECKED.get(layer_name)
+    return build_example(layer if layer is not None else layer_named(layer_name), draw)
 
 
 @cache

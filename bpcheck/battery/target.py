@@ -24,6 +24,7 @@ from bpcheck import profiles
 from bpcheck.profiles import DEFAULT_EXAMPLES
 from bpcheck.battery.checks import checks_available
 from bpcheck.battery.diagnose import precision_loss
+from bpcheck.battery.example import remember
 from bpcheck.battery.runner import CheckRun, run_checks
 from bpcheck.battery.verdict import Verdict, verdicts
 from bpcheck.implementation import Implementation, text_of, user_line
@@ -161,6 +162,8 @@ def run_target(
     if examples < 1:
         raise ValueError("examples must be at least 1")
     layers = select(target.layers, only)
+    for layer in layers:  # its reports' reproduce lines rebuild from this very record
+        remember(layer)
     impl, problems = target.impl, target.problems
     functions = [(name, layer.name) for layer in layers for name in layer.functions]
     missing = {name for name, _ in functions if name not in impl.functions}
