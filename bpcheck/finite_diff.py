@@ -7,7 +7,7 @@ The directional derivative along v is estimated at steps h and 2h:
     D(h) = (phi(x + h v) - phi(x - h v)) / 2h,   R = (4 D(h) - D(2h)) / 3   (Richardson, O(h^4)),
 and its error bound is |D(h) - D(2h)| (the truncation error of D(h), far above R's) plus the
 rounding error eps · magnitude / h. Four evaluations, whatever the size of the arguments; the
-stencils of many directions can be evaluated in one vectorised call (``stacked_stencil``).
+stencils of many directions can be evaluated in one call (``stacked_stencil``).
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def stacked_stencil(args: tuple[Any, ...], positions: Sequence[int],
                     directions: Sequence[Sequence[np.ndarray]], step: float = FD_STEP,
                     ) -> list[np.ndarray]:
     """The same points, one array per differentiable argument: (4·len(directions), *its shape),
-    to be evaluated in one vectorised call."""
+    to be evaluated in one call."""
     offsets = np.array([k * step for k in STENCIL])
     stacked = []
     for i, position in enumerate(positions):
