@@ -127,7 +127,7 @@ def test_ci_runs_the_readme_test_command():
 #: bpcheck's layers, lowest first: a module imports from its own layer or below, never above.
 LAYERS = (
     ("leaves", ("jaxsetup", "profiles", "tolerances", "tiers", "finite_diff", "kinks", "outcomes",
-                "standins", "legacy")),
+                "standins", "legacy", "modelcall")),
     ("sampling", ("sampling",)),
     ("record", ("layer",)),
     ("sides", ("autodiff", "implementation")),
