@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from bpcheck import modelcall
 from bpcheck.implementation import (
     Audit, Change, Evaluation, Implementation, ImplementationError,
 )
@@ -200,6 +201,8 @@ class Sandbox:
                 "copy_from": process.INSIDE_SUBMISSION if isolated.full else None,
                 "forbidden_reads": [str(p) for p in self.forbidden_reads],
                 "protocol": self._protocol(),
+                # the model adapters, as source: the child cannot read bpcheck's own folder
+                "modelcall": Path(modelcall.__file__).read_text(),
                 "stand_ins": [[m.module, m.line, m.path] for m in self._stand_ins()],
                 "limits": {"memory": limits.memory_mb * 2**20, "file": limits.file_mb * 2**20,
                            "no_new_processes": isolated.full or self.uid is not None},
@@ -330,6 +333,8 @@ class Sandbox:
             return self._call(name, kind, args)
 
         call_in_sandbox.__name__ = name
+        if name in modelcall.MODELS:  # its test-mode scores (``modelcall.adapt``), by name
+            call_in_sandbox.scores = lambda *args: self._call(name + ".scores", "loss", args)
         return call_in_sandbox
 
     def _batched(self, forward: str, backward: str | None, requests: list,
