@@ -18,7 +18,9 @@ __all__ = ["CaptioningRNN"]
 
 
 class CaptioningRNN:
-    """``__init__(word_to_idx, input_dim, wordvec_dim, hidden_dim, cell_type, dtype)``; params
+    """Image captioning with a tanh RNN or an LSTM (``rnn.CaptioningRNN``).
+
+    ``__init__(word_to_idx, input_dim, wordvec_dim, hidden_dim, cell_type, dtype)``; params
     W_proj (D, H), b_proj (H,), W_embed (V, W), Wx (W, kH), Wh (H, kH), b (kH,), W_vocab (H, V),
     b_vocab (V,), with k = 1 for 'rnn' and 4 for 'lstm'. ``loss(features, captions) ->
     (loss, grads)``, captions (N, T + 1) integers; grads keyed as params.

@@ -47,8 +47,11 @@ def svm_loss_naive(W, X, y, reg):
 
 
 def svm_loss_vectorized(W, X, y, reg):
-    """The SVM loss of ``svm_loss_naive`` without loops: dW = Xᵀ G / N + reg W, where
-    G = pos - onehot(y) · Σ_j pos_ij and pos marks the positive margins."""
+    """The SVM loss of ``svm_loss_naive`` without loops.
+
+    W: (D, C); X: (N, D); y: (N,); returns (loss, dW): dW = Xᵀ G / N + reg W, where
+    G = pos - onehot(y) · Σ_j pos_ij and pos marks the positive margins.
+    """
     n = X.shape[0]
     rows = np.arange(n)
     scores = X @ W
@@ -83,8 +86,11 @@ def softmax_loss_naive(W, X, y, reg):
 
 @ignore_underflow
 def softmax_loss_vectorized(W, X, y, reg):
-    """The softmax loss of ``softmax_loss_naive`` without loops: dW = Xᵀ (P - onehot(y)) / N +
-    reg W, P the row-wise softmax of X W."""
+    """The softmax loss of ``softmax_loss_naive`` without loops.
+
+    W: (D, C); X: (N, D); y: (N,); returns (loss, dW): dW = Xᵀ (P - onehot(y)) / N + reg W,
+    P the row-wise softmax of X W.
+    """
     n = X.shape[0]
     logp, p = _log_softmax_rows(X @ W)
     loss = -logp[np.arange(n), y].sum() / n + 0.5 * reg * np.sum(W * W)
