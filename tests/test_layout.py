@@ -132,7 +132,7 @@ LAYERS = (
     ("record", ("layer",)),
     ("sides", ("autodiff", "implementation")),
     ("registry", ("registry",)),
-    ("loader", ("loader",)),
+    ("loader", ("loader", "package")),
     ("battery", ("battery",)),
     ("grading", ("grading",)),
     ("surface", ("api", "pytest_plugin", "__init__")),
