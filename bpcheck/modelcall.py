@@ -174,11 +174,13 @@ MODELS = {
 
 def adapt(name, obj):
     """``obj`` as the battery calls it: a model class under a registry name becomes a function
-    of the record's arguments returning (loss, grads), with ``.scores(*args)``; anything else is
-    returned as it is."""
+    of the record's arguments returning (loss, grads), with ``.scores(*args)``; a class without a
+    ``loss`` method there is None (not defined); anything else is returned as it is."""
     adapter = MODELS.get(name)
     if adapter is None or not isinstance(obj, type):
         return obj
+    if not callable(getattr(obj, "loss", None)):
+        return None  # a class of another kind under the name (a torch module): not the course's
 
     def loss(*args):
         return adapter(obj, *args)[1]
@@ -193,5 +195,7 @@ def adapt(name, obj):
 
 
 def adapt_all(functions):
-    """A name -> function mapping with every model class in it adapted."""
-    return {name: adapt(name, obj) for name, obj in functions.items()}
+    """A name -> function mapping with every model class in it adapted (and other classes
+    under a model's name left out)."""
+    adapted = {name: adapt(name, obj) for name, obj in functions.items()}
+    return {name: function for name, function in adapted.items() if function is not None}

@@ -72,8 +72,9 @@ def find(path: Path) -> Path | None:
     for _ in range(DEPTH):
         level = sorted(d for folder in level for d in folder.iterdir()
                        if d.is_dir() and not d.name.startswith((".", "__")))
-        for folder in level:
-            if is_package_dir(folder):
+        for folder in level:  # below, only a package that is the course's by its look
+            if is_package_dir(folder) and (folder.name == "cs231n"
+                                           or (folder / "classifiers").is_dir()):
                 return folder
     return path if is_package_dir(path) else None
 

@@ -265,6 +265,8 @@ def main():
         if not callable(function) or isinstance(function, standins.StandIn):
             continue  # (imported from a stand-in: not defined here, as in-process)
         function = modelcall.adapt(name, function)
+        if function is None:
+            continue  # a class of another kind under a model's name: not defined here
         if callable(getattr(function, "scores", None)):  # a model's test-mode scores, too
             functions[name + ".scores"] = function.scores
         functions[name] = function
