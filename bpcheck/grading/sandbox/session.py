@@ -326,8 +326,11 @@ class Sandbox:
                                       "earlier failure")
 
     def _proxy(self, name: str):
-        kind = ("forward" if name.endswith("_forward") else
-                "backward" if name.endswith("_backward") else "loss")
+        # by the records' names, not the suffix: max_pool_forward_naive is a forward (its cache
+        # must stay in the child: sent as data, a NamedTuple came back a plain tuple)
+        forwards = {layer.forward_name for layer in self.layers if not layer.is_loss}
+        backwards = {layer.backward_name for layer in self.layers if not layer.is_loss}
+        kind = ("forward" if name in forwards else "backward" if name in backwards else "loss")
 
         def call_in_sandbox(*args: Any) -> Any:
             return self._call(name, kind, args)
