@@ -221,6 +221,8 @@ class _Finder:
 
 def _sentence(module, exc):
     file = PACKAGE + "/" + module.replace(".", "/") + ".py"
+    if isinstance(exc, SyntaxError) and exc.filename and os.path.isfile(exc.filename):
+        file = os.path.relpath(exc.filename, _here).replace(os.sep, "/")  # the file at fault
     if isinstance(exc, SyntaxError):
         where = f"{{file}}, line {{exc.lineno}}"
         message = exc.msg or ""
@@ -243,12 +245,31 @@ sys.meta_path.append(_finder)
 if False:  # for bpcheck's scan of imports (its stand-ins): the package is imported below
     import {package_name}  # noqa: F401
 _loaded = {{}}
+
+
+def _bare_packages(module):
+    """The packages above ``module`` whose __init__ failed, as bare packages (the course's
+    classifiers/__init__.py re-exports its modules: one broken module must not hide the
+    others)."""
+    parts = f"{{PACKAGE}}.{{module}}".split(".")[:-1]
+    for depth in range(1, len(parts) + 1):
+        name = ".".join(parts[:depth])
+        if name not in sys.modules:
+            bare = types.ModuleType(name)
+            bare.__path__ = [os.path.join(_here, *parts[:depth])]
+            sys.modules[name] = bare
+
+
 for _module in MODULES:
     try:
         _loaded[_module] = importlib.import_module(f"{{PACKAGE}}.{{_module}}")
     except (Exception, SystemExit) as _exc:
-        for _function in HOMES.get(_module, ()):
-            BPCHECK_PROBLEMS.setdefault(_function, _sentence(_module, _exc))
+        try:
+            _bare_packages(_module)
+            _loaded[_module] = importlib.import_module(f"{{PACKAGE}}.{{_module}}")
+        except (Exception, SystemExit) as _again:
+            for _function in HOMES.get(_module, ()):
+                BPCHECK_PROBLEMS.setdefault(_function, _sentence(_module, _again))
 for _module, _object in _loaded.items():  # each function from the module that defines it
     for _attribute, _value in vars(_object).items():
         if (not _attribute.startswith("_") and callable(_value)
