@@ -14,7 +14,7 @@ import numpy as np
 from bpcheck.autodiff import output_shape
 from bpcheck.layer import Layer
 from bpcheck.registry import layer_named
-from bpcheck.sampling import Dims, Draw, Values
+from bpcheck.sampling import Dims, Draw, Sizes, Values
 from bpcheck.battery.example import Example
 
 #: A peer's user draws each size uniformly from this range (the cs231n notebooks use sizes
@@ -44,6 +44,11 @@ def peer_example(layer: Layer, seed: int) -> tuple[tuple[Any, ...], np.ndarray |
     low, high = PEER_SIZES
     n, d, m, c = (int(v) for v in rng.integers(low, high + 1, size=4))
     dims = Dims(n=n, d=d, m=m, c=c, trailing=(d,), split=False)
+    if layer.dims is not None:  # a record with dimensions of its own (conv, rnn, the models):
+        # the simplest of its pools, at the drawn batch size
+        from hypothesis import find
+
+        dims = Sizes({**find(layer.dims, lambda _: True), "n": n})
     values = PlainValues(Draw(dims, 1.0, False, seed))
     if layer.name == "affine":
         args = _affine_image_args(n, 2, max(1, d // 2), m, values)
