@@ -18,6 +18,7 @@ __all__ = [
     "fc_net_bias_regularised", "fc_net_batchnorm_test_mode_in_train",
     "fc_net_dropout_off_in_train", "svm_reg_gradient_halved", "svm_reg_not_in_gradient",
     "softmax_reg_gradient_halved", "softmax_reg_not_in_gradient",
+    "captioning_rnn_null_not_masked",
 ]
 
 
@@ -120,3 +121,12 @@ def softmax_reg_gradient_halved(W, X, y, reg, factor):
 
 def softmax_reg_not_in_gradient(W, X, y, reg, factor):
     return _classifier(softmax_loss, False)(W, X, y, reg, factor)
+
+
+def captioning_rnn_null_not_masked(W_proj, b_proj, W_embed, Wx, Wh, b, W_vocab, b_vocab,
+                                   features, captions, null, cell_type):
+    """The temporal softmax loss over every target, <NULL> padding included (no mask)."""
+    from .models import captioning_rnn_loss
+
+    return captioning_rnn_loss(W_proj, b_proj, W_embed, Wx, Wh, b, W_vocab, b_vocab, features,
+                               captions, -1, cell_type)

@@ -161,15 +161,16 @@ def test_a_rubric_file_is_laid_on_top_of_a_preset(tmp_path):
 
 
 def test_grading_a_zip_and_the_folder_gives_full_marks(tmp_path):
-    """Through the sandbox (the child imports the staged package: nothing of bpcheck), with the
-    a2 preset narrowed by a rubric file in the default profile."""
+    """Through the sandbox (the child imports the staged package: nothing of bpcheck): the a3
+    preset on 3 examples per layer in the default profile, the a2 preset in full under thorough."""
+    assignment, total = ("a2", 46.0) if THOROUGH else ("a3", 23.0)
     submissions = tmp_path / "class"
-    shutil.copytree(FIXTURES / "a2", submissions / "alice")
+    shutil.copytree(FIXTURES / assignment, submissions / "alice")
     with zipfile.ZipFile(submissions / "bob.zip", "w") as zipped:
-        for file in (FIXTURES / "a2").rglob("*.py"):
-            zipped.write(file, Path("handed_in") / file.relative_to(FIXTURES / "a2"))
+        for file in (FIXTURES / assignment).rglob("*.py"):
+            zipped.write(file, Path("handed_in") / file.relative_to(FIXTURES / assignment))
     arguments = ["grade", str(submissions), "--out", str(tmp_path / "out"), "--assignment",
-                 "cs231n-a2", "--allow-weak-isolation"]
+                 f"cs231n-{assignment}", "--allow-weak-isolation"]
     if not THOROUGH:
         narrow = tmp_path / "narrow.toml"
         narrow.write_text("examples = 3\n")
@@ -177,6 +178,6 @@ def test_grading_a_zip_and_the_folder_gives_full_marks(tmp_path):
     assert main(arguments) == 0
     for name in ("alice", "bob"):
         document = json.loads((tmp_path / "out" / name / "results.json").read_text())
-        assert document["score"] == pytest.approx(46.0, abs=1e-3), [
+        assert document["score"] == pytest.approx(total, abs=1e-3), [
             (t["name"], t["output"][:200]) for t in document["tests"] if t["score"] < t["max_score"]]
     assert package.holds_package(submissions / "bob.zip")

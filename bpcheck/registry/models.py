@@ -321,6 +321,9 @@ MODELS: tuple[Layer, ...] = (
     Layer(
         "CaptioningRNN", reference.captioning_rnn_loss, _caption_args,
         differentiable=tuple(range(8)), batched=(8, 9), dims=CAPTION_DIMS, model=True,
+        mistakes=(KnownMistake("the loss counts the <NULL> targets: mask = captions_out != "
+                               "word_to_idx['<NULL>'] must leave the padding out",
+                               twin=reference.captioning_rnn_null_not_masked),),
     ),
 )
 
