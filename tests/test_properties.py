@@ -69,7 +69,12 @@ UNSCALED_LOSSES = [layer for layer in REGISTRY if layer.is_loss and layer.magnit
 #: against JAX −3e-12). For these the loss must agree and every gradient be finite wherever JAX's
 #: is; for the others every gradient must also agree with jax.vjp to ANALYTIC.
 SATURATING = {"column_two_layer_loss", "deep_column_net_loss", "bias_free_three_layer_loss",
-              "tanh_softmax_net_loss"}
+              "tanh_softmax_net_loss",
+              # Batchnorm's backward sums to zero over the batch: at scale 1e4 a layer's b (exactly
+              # 0: the batch mean removes it) and beta below a normalised layer are sums of ~1e4
+              # terms that cancel, rounding noise beside gradients of ~5e3 (seen: dbeta1 4.9e-12
+              # in manual/, 2.8e-14 in jax.vjp; dW1 equal to the last bit).
+              "FullyConnectedNet"}
 
 
 @pytest.mark.parametrize("record", [
