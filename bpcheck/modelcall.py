@@ -120,7 +120,7 @@ def _fully_connected_net(cls, W1, b1, W2, b2, W3, b3, gamma1, beta1, gamma2, bet
         if norm == "layernorm":
             raise ModelError(f"{cls.__name__} takes use_batchnorm, not normalization (the "
                              f"2016-17 API): it has no layer normalization to check")
-        wanted.update(dropout=0 if keep == 1 else keep, use_batchnorm=norm == "batchnorm")
+        wanted.update(dropout=0 if keep == 1 else 1 - keep, use_batchnorm=norm == "batchnorm")
     model = _build(cls, wanted)
     expected = FC_PARAMS if norm else FC_PARAMS[:6]
     zero = {} if norm else {k: drawn[k] for k in FC_PARAMS[6:]}

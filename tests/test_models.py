@@ -150,11 +150,11 @@ class _KeepRatioNet(manual.FullyConnectedNet):
 
 
 class _UseBatchnormNet(manual.FullyConnectedNet):
-    """The 2016-17 constructor: use_batchnorm (dropout 0 for none)."""
+    """The 2016-17 constructor: use_batchnorm, dropout a drop probability (0 for none)."""
 
     def __init__(self, hidden_dims, input_dim=3 * 32 * 32, num_classes=10, dropout=0,
                  use_batchnorm=False, reg=0.0, weight_scale=1e-2, dtype=np.float32, seed=None):
-        super().__init__(hidden_dims, input_dim, num_classes, dropout if dropout > 0 else 1,
+        super().__init__(hidden_dims, input_dim, num_classes, 1 - dropout if dropout > 0 else 1,
                          "batchnorm" if use_batchnorm else None, reg, weight_scale, dtype, seed)
 
 
@@ -168,7 +168,7 @@ def _fc_args(normalization, keep):
 
 
 @pytest.mark.parametrize("cls", [manual.FullyConnectedNet, _KeepRatioNet, _UseBatchnormNet])
-@pytest.mark.parametrize("normalization, keep", [(None, 0.5), ("batchnorm", 1.0)])
+@pytest.mark.parametrize("normalization, keep", [(None, 0.75), ("batchnorm", 1.0)])
 def test_each_years_constructor_is_built_with_its_keywords(cls, normalization, keep):
     args = _fc_args(normalization, keep)
     loss, grads = adapt("FullyConnectedNet", cls)(*args)

@@ -47,6 +47,18 @@ QUICK = {"a1": "svm_loss_vectorized,softmax_loss_naive,neural_net_TwoLayerNet,Tw
          "a3": "CaptioningRNN,lstm_step"}
 
 
+@pytest.fixture(autouse=True)
+def _forget_the_packages():
+    """Each test's package leaves sys.modules and sys.path as they were: a ``cs231n`` left
+    imported counts as available to a later file's stand-in scan (test_standins, same worker)."""
+    path, modules = list(sys.path), set(sys.modules)
+    yield
+    sys.path[:] = path
+    for name in set(sys.modules) - modules:
+        if name == "cs231n" or name.startswith(("cs231n.", "bpcheck_user_layers_")):
+            del sys.modules[name]
+
+
 def test_the_fixtures_are_what_the_tool_writes():
     sys.path.insert(0, str(ROOT / "tools"))
     try:
