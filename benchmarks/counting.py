@@ -40,6 +40,8 @@ class CallCounter:
 
         counted.__name__ = getattr(function, "__name__", name)
         counted.__wrapped__ = function  # type: ignore[attr-defined]
+        if callable(getattr(function, "scores", None)):  # a model's test-mode scores, uncounted
+            counted.scores = function.scores  # type: ignore[attr-defined]
         return counted
 
     def implementation(self, impl: Implementation) -> Implementation:

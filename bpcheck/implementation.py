@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from bpcheck.modelcall import adapt_all
+
 if TYPE_CHECKING:
     from bpcheck.layer import Layer
 
@@ -54,14 +56,15 @@ class Implementation:
     def from_module(cls, module: ModuleType, label: str | None = None) -> Implementation:
         names = getattr(module, "__all__", None) or [n for n in dir(module) if not n.startswith("_")]
         functions = {n: getattr(module, n) for n in names if callable(getattr(module, n, None))}
-        return cls(label or module.__name__, functions)
+        return cls(label or module.__name__, adapt_all(functions))
 
     def defines(self, layer: Layer) -> bool:
         return all(name in self.functions for name in layer.functions)
 
     def replace(self, **functions: Callable[..., Any]) -> Implementation:
         """A copy with some functions swapped (used to plant bugs in tests)."""
-        return Implementation(f"{self.label} (modified)", {**self.functions, **functions})
+        return Implementation(f"{self.label} (modified)", {**self.functions,
+                                                            **adapt_all(functions)})
 
 
 _IMMUTABLE = (int, float, complex, str, bytes, bool, type(None), np.generic)

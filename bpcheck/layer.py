@@ -149,6 +149,12 @@ class Layer:
     #: Classic wrong versions of the layer (``KnownMistake``): a failure that matches one exactly
     #: is diagnosed with its sentence. Used by: the diagnosis of a failed value or shape check.
     mistakes: tuple[KnownMistake, ...] = ()
+    #: A whole model or classifier of the course, by its own name (``TwoLayerNet``,
+    #: ``svm_loss_naive``): a loss (one function returning ``(loss, grads)``, gradients in the
+    #: order of ``differentiable``) that does not end in ``_loss``. A class is called through
+    #: its adapter in ``bpcheck.modelcall`` (built with keywords, its ``params`` replaced by the
+    #: drawn arrays, ``grads`` read key by key). Used by: ``is_loss``, the implementation.
+    model: bool = False
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():
@@ -225,7 +231,7 @@ class Layer:
 
     @cached_property
     def is_loss(self) -> bool:
-        return self.name.endswith("_loss")
+        return self.model or self.name.endswith("_loss")
 
     @cached_property
     def independent_rows(self) -> bool:

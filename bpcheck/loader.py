@@ -27,7 +27,7 @@ from types import ModuleType
 from typing import Any, Callable
 
 import bpcheck.jaxsetup  # noqa: F401  (float64 before the user's twin creates any JAX array)
-from bpcheck import legacy, standins
+from bpcheck import legacy, package, standins
 from bpcheck.implementation import Implementation, interrupts, real_interrupt, text_of
 from bpcheck.layer import Layer, RegistryError
 from bpcheck.registry import REGISTRY
@@ -190,6 +190,12 @@ def load(path: str | Path, *, numpy_aliases: bool = False) -> LoadedFile:
     path = Path(path)
     if not path.exists():
         raise LoadError(f"{path}: no such file", usage=True)
+    if package.holds_package(path):  # the course's package, as a folder or its zip
+        try:
+            staged = package.stage(path, REGISTRY)
+        except package.PackageError as exc:
+            raise LoadError(str(exc), usage=True) from None
+        return load(staged / package.ENTRY, numpy_aliases=numpy_aliases)
     if not path.is_file():
         raise LoadError(f"{path} is not a file", usage=True)
     if path.suffix != ".py":
@@ -202,4 +208,8 @@ def load(path: str | Path, *, numpy_aliases: bool = False) -> LoadedFile:
     impl = Implementation(impl.label, {n: f for n, f in impl.functions.items()
                                        if not isinstance(f, standins.StandIn)})
     layers = (*REGISTRY, *_own_layers(module, path))
-    return LoadedFile(path, impl, layers, protocol_problems(impl, layers), missing, restored)
+    problems = protocol_problems(impl, layers)
+    # a course package's modules that could not be imported (``bpcheck.package``)
+    problems.update({name: str(why) for name, why in getattr(module, "BPCHECK_PROBLEMS", {}).items()
+                     if isinstance(name, str) and name in impl.functions})
+    return LoadedFile(path, impl, layers, problems, missing, restored)

@@ -212,7 +212,12 @@ def scan(path: Path, is_available: Callable[[str], bool] = available, *,
                 top = name.partition(".")[0]
                 if top == "__future__":
                     continue
-                module, package = file.parent / f"{top}.py", file.parent / top
+                # a neighbour of the file, or of the file scanned first (its folder is on
+                # sys.path: ``from cs231n.layers import *`` deep inside the package cs231n)
+                beside = [f.parent for f in (file, root) if (f.parent / f"{top}.py").is_file()
+                          or (f.parent / top).is_dir()]
+                module, package = (beside[0] / f"{top}.py", beside[0] / top) if beside else (
+                    file.parent / f"{top}.py", file.parent / top)
                 if module.is_file() or package.is_dir():  # a neighbour: it is there
                     for inner in ([module] if module.is_file() else
                                   sorted(package.rglob("*.py"))[:NEIGHBOUR_FILES]):
@@ -221,7 +226,8 @@ def scan(path: Path, is_available: Callable[[str], bool] = available, *,
                 elif not is_available(top) and all(m.module != name for m in found):
                     found.append(Missing(name, node.lineno, str(file)))
 
-    visit(Path(path))
+    root = Path(path)
+    visit(root)
     return found
 
 

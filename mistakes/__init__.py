@@ -9,7 +9,8 @@ The format
 ----------
 Each file is a cs231n-API ``layers.py``: NumPy only (it never imports ``manual``, ``reference``
 or ``bpcheck``), so that it loads as a user's file, in the grading sandbox and in the peers'
-benchmark. It defines every function of one registry layer — a backward needs its own forward's
+benchmark (or, for a model, the course's class or classifier function by its registry name:
+``TwoLayerNet``, ``svm_loss_vectorized``). It defines every function of one registry layer — a backward needs its own forward's
 cache — with one mistake in some of them. Its module docstring's first line names the mistake;
 the rest says where it shows (shapes, magnitudes, batch size). Module-level constants, read here
 from the file's syntax tree without running it, say what the mistake is and how it must be caught:
@@ -180,7 +181,7 @@ def read(path: Path) -> Mistake:
     except RegistryError as exc:
         raise CatalogueError(f"{path}: LAYER: {exc}") from None
 
-    defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+    defined = {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
     undefined = [name for name in layer.functions if name not in defined]
     if undefined:
         raise CatalogueError(f"{path}: layer {layer.name!r} needs {', '.join(layer.functions)}; "

@@ -8,7 +8,7 @@ import pytest
 
 import manual
 from benchmarks.bpcheck_runs import verdict_on_file
-from mistakes import catalogue
+from mistakes import catalogue, named
 from benchmarks.detection import only_broken_flagged
 from benchmarks.peers import Subject, cs231n, rel_error, run_peer
 from benchmarks.suite import compile_log
@@ -94,3 +94,17 @@ def test_compile_log_is_summed():
 def test_step_flops_count_the_products_a_step_needs():
     # 1 layer, D = 2, C = 3, N = 4: forward X·W and dW only (X gets no gradient).
     assert step_flops((2, 3), 4) == 2 * 4 * (2 * 2 * 3)
+
+
+def test_the_notebooks_model_check_catches_a_model_mistake_and_passes_the_correct_model():
+    """benchmarks/models.py: the course notebooks' own check of a model (its set-up, numerical
+    gradients of grads at its regularisations, its loss anchors), beside bpcheck's verdict."""
+    import manual
+    from benchmarks.models import notebook_check
+
+    broken = named("two_layer_net_reg_not_in_grads").functions()["TwoLayerNet"]
+    assert notebook_check("TwoLayerNet", broken.__wrapped_model__)[0]
+    assert not notebook_check("TwoLayerNet", manual.TwoLayerNet)[0]
+    unhalved = named("two_layer_net_reg_unhalved").functions()["TwoLayerNet"].__wrapped_model__
+    caught, detail = notebook_check("TwoLayerNet", unhalved)
+    assert caught and "the notebook's 26.5948426952" in detail

@@ -22,7 +22,8 @@ def test_every_file_follows_the_format():
     assert len(mistakes) >= 40 and len({m.name for m in mistakes}) == len(mistakes)
     assert all(m.title and m.broken and m.diagnosis for m in mistakes)
     assert [m for m in mistakes if m.convention] == [
-        named("relu_derivative_1_at_0"), named("temporal_softmax_loss_log_of_zero")]
+        named("relu_derivative_1_at_0"), named("softmax_vectorized_reg_unhalved"),
+        named("temporal_softmax_loss_log_of_zero")]
 
 
 def test_a_mistakes_functions_load_as_a_users_file():

@@ -98,7 +98,9 @@ def test_grading_the_starter_style_file_takes_no_point_away(tmp_path):
     assert data["load_error"] is None and data["stand_ins"] == ["torch (line 3 of layers.py)"]
     failed = [(t["name"], t["output"][:200]) for t in document["tests"] if t["status"] == "failed"]
     total = sum(t["max_score"] for t in document["tests"])
-    assert not failed and total >= len(DEFINED), failed
+    # (each function once: batchnorm_forward, shared with batchnorm_backward_alt, was counted
+    # twice before; the max scores are rounded to 6 decimals)
+    assert not failed and total >= len(DEFINED) - 1e-4, failed
     assert document["score"] == pytest.approx(total, abs=1e-4)
 
 

@@ -126,13 +126,13 @@ def test_ci_runs_the_readme_test_command():
 
 #: bpcheck's layers, lowest first: a module imports from its own layer or below, never above.
 LAYERS = (
-    ("leaves", ("jaxsetup", "programs", "profiles", "tolerances", "tiers", "finite_diff", "kinks", "outcomes",
-                "standins", "legacy")),
+    ("leaves", ("jaxsetup", "programs", "profiles", "tolerances", "tiers", "finite_diff", "kinks",
+                "outcomes", "standins", "legacy", "modelcall")),
     ("sampling", ("sampling",)),
     ("record", ("layer",)),
     ("sides", ("autodiff", "implementation")),
     ("registry", ("registry",)),
-    ("loader", ("loader",)),
+    ("loader", ("loader", "package")),
     ("battery", ("battery",)),
     ("grading", ("grading",)),
     ("surface", ("api", "pytest_plugin", "__init__")),

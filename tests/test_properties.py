@@ -69,7 +69,12 @@ UNSCALED_LOSSES = [layer for layer in REGISTRY if layer.is_loss and layer.magnit
 #: against JAX −3e-12). For these the loss must agree and every gradient be finite wherever JAX's
 #: is; for the others every gradient must also agree with jax.vjp to ANALYTIC.
 SATURATING = {"column_two_layer_loss", "deep_column_net_loss", "bias_free_three_layer_loss",
-              "tanh_softmax_net_loss"}
+              "tanh_softmax_net_loss",
+              # Batchnorm's backward sums to zero over the batch: at scale 1e4 a layer's b (exactly
+              # 0: the batch mean removes it) and beta below a normalised layer are sums of ~1e4
+              # terms that cancel, rounding noise beside gradients of ~5e3 (seen: dbeta1 4.9e-12
+              # in manual/, 2.8e-14 in jax.vjp; dW1 equal to the last bit).
+              "FullyConnectedNet"}
 
 
 @pytest.mark.parametrize("record", [
@@ -78,9 +83,10 @@ SATURATING = {"column_two_layer_loss", "deep_column_net_loss", "bias_free_three_
     for layer in UNSCALED_LOSSES
 ])
 @settings(max_examples=15)
-@given(draw=draws(magnitudes=LARGE))
-def test_large_magnitudes_stay_finite_and_agree_with_jax(record, target, draw):
+@given(data=st.data())
+def test_large_magnitudes_stay_finite_and_agree_with_jax(record, target, data):
     impl, problems = target
+    draw = data.draw(draws(magnitudes=LARGE, dims=record.dimensions))  # a model's own pools
     if record.name in problems:
         pytest.fail(problems[record.name], pytrace=False)
     if not impl.defines(record):
@@ -88,8 +94,9 @@ def test_large_magnitudes_stay_finite_and_agree_with_jax(record, target, draw):
     example = build_example(record, draw)
     wanted = ("forward",) if record.name in SATURATING else ("forward", "vjp")
     enforce(run_battery(record, impl, example, tuple(check_named(name) for name in wanted)))
-    _, grads = evaluate(record, impl, example.args, None)
-    _, expected = reference_vjp(record, example.args, None)
+    loss, grads = evaluate(record, impl, example.args, None)
+    # (a loss whose L2 factor varies by year is judged at the factor its own loss shows)
+    _, expected = reference_vjp(record, record.twin_args(example.args, (loss,)), None)
     for name, grad, ref in zip(record.grad_names, grads, expected):
         where = np.isfinite(ref)
         assert np.isfinite(np.asarray(grad)[where]).all(), (

@@ -13,17 +13,19 @@ descent itself reaches, and an error in one argument's gradient moves every late
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Callable
 
 import numpy as np
 import pytest
+from hypothesis import find
 
 import manual
 from bpcheck.autodiff import reference_vjp
 from bpcheck.implementation import Implementation, evaluate
 from bpcheck.layer import Layer
 from bpcheck.registry import REGISTRY, layer_named
-from bpcheck.sampling import Dims, Draw
+from bpcheck.sampling import Dims, Draw, Sizes
 from bpcheck.battery.example import build_example
 from bpcheck.tolerances import ANALYTIC, compare
 
@@ -68,7 +70,8 @@ def manual_gradients(layer: Layer, impl: Implementation) -> Gradients:
 def jax_gradients(layer: Layer) -> Gradients:
     """(loss, grads) from ``jax.vjp`` of the record's JAX twin."""
     def gradients(args):
-        loss, grads = reference_vjp(layer, args, None)
+        # (a loss whose L2 factor is read from the implementation's: the twin's default, 0.5)
+        loss, grads = reference_vjp(layer, layer.twin_args(args), None)
         return float(loss), grads
     return gradients
 
@@ -112,9 +115,18 @@ def first_divergence(layer: Layer, ours, theirs) -> str | None:
     return None
 
 
+def own(layer: Layer, draw: Draw) -> Draw:
+    """``draw`` for a record that draws its own dimensions (a model's ``Sizes``): the simplest
+    ones of its pools, at the draw's batch size."""
+    if layer.dims is None:
+        return draw
+    sizes = find(layer.dims, lambda _: True)
+    return replace(draw, dims=Sizes({**sizes, "n": draw.dims.n}))
+
+
 def trajectories(layer: Layer, impl: Implementation, draw: Draw):
     """The manual and the JAX trajectory from the example ``draw`` builds, and α."""
-    args = build_example(layer, draw).args
+    args = build_example(layer, own(layer, draw)).args
     alpha = step_size(layer, args)
     ours = descend(layer, args, manual_gradients(layer, impl), alpha)
     theirs = descend(layer, args, jax_gradients(layer), alpha)
@@ -156,7 +168,7 @@ def test_a_planted_factor_one_half_makes_the_trajectories_diverge(layer, impl):
     """The comparison can fail: halve the largest gradient and the runs part at the first step."""
     multi_argument(layer)
     draw = DRAWS[0]
-    args = build_example(layer, draw).args
+    args = build_example(layer, own(layer, draw)).args
     _, start = jax_gradients(layer)(args)
     halved = int(np.argmax([np.max(np.abs(g), initial=0.0) for g in start]))
     correct = impl.functions[layer.name]

@@ -452,18 +452,25 @@ def consistent_over_the_batch(trial: Trial) -> float:
 
 
 def layer_properties(trial: Trial) -> None:
-    """The layer's own invariants (``Layer.properties``), in order; the first to object wins."""
+    """The layer's own invariants (``Layer.properties``), in order; the first to object wins.
+    A property that cannot judge the example (``Skip``) leaves it to the others; the example is
+    skipped when none could judge it."""
     layer = trial.layer
     outputs = outputs_of(layer, trial.evaluated.full)
     caller = Caller(layer, trial.impl)
+    skipped: list[Skip] = []
     for prop in layer.properties:
         function = layer.forward_name if prop.judges == "forward" else layer.backward_name
         try:
             prop.verify(caller, trial.example.args, outputs)
+        except Skip as skip:
+            skipped.append(skip)
         except (Fail, Warn) as objection:
             objection.function = objection.function or function
             objection.args = (f"{prop.title}: {objection}",)
             raise
+    if skipped and len(skipped) == len(layer.properties):
+        raise skipped[0]
 
 
 def _row_shape(value: np.ndarray, want: tuple[int, ...], name: str, rows: np.ndarray,

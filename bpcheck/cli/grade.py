@@ -26,12 +26,14 @@ WEAK_HELP = ("grade even where bubblewrap cannot isolate the child (a uid of its
              "read, such as the solution or classmates' work (see README)")
 
 
-def _rubric(path: Path | None, console: Console):
+def _rubric(path: Path | None, console: Console, assignment: str | None = None):
     from bpcheck.registry import REGISTRY
+    from bpcheck.grading import presets
     from bpcheck.grading.rubric import RubricError, load
 
     try:
-        return load(path, REGISTRY)
+        preset = presets.path_of(assignment) if assignment else None
+        return load(path, REGISTRY, preset)
     except RubricError as exc:
         console.print(f"[bold red]error:[/] {escape(str(exc))}")
         return None
@@ -49,7 +51,7 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
     from bpcheck.grading.grade import GradeError, grade_all
     from bpcheck.grading.report import write_class_report
 
-    rubric = _rubric(args.rubric, console)
+    rubric = _rubric(args.rubric, console, args.assignment)
     if rubric is None:
         return 2
     if args.jobs < 1:
@@ -166,6 +168,10 @@ def add_commands(commands) -> None:
                             "submission")
     grade.add_argument("--out", type=Path, required=True, help="where results go")
     grade.add_argument("--rubric", type=Path, default=None, help="a rubric (TOML; see README)")
+    grade.add_argument("--assignment", default=None, metavar="PRESET",
+                       help="grade an assignment by its preset rubric (cs231n-a1, cs231n-a2, "
+                            "cs231n-a3, or a year's: see docs/grading/presets.md); --rubric "
+                            "adds to it")
     grade.add_argument("--jobs", type=int, default=1, help="submissions graded at once")
     grade.add_argument("--seed", type=int, default=0,
                        help="class seed; each submission's seed derives from it and its name")

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bpcheck import __version__, profiles
+from bpcheck import __version__, package, profiles
 from bpcheck.battery.checks import checks_available
 from bpcheck.registry import REGISTRY
 from bpcheck.grading.rubric import Rubric
@@ -50,14 +50,15 @@ class GradeError(Exception):
 
 
 def entries(submissions: Path) -> tuple[list[Path], list[str]]:
-    """The submissions in a folder (sub-folders and .py files), and what was ignored."""
+    """The submissions in a folder (sub-folders, .py files and zips of the course's package),
+    and what was ignored."""
     if not submissions.is_dir():
         raise GradeError(f"{submissions}: not a folder of submissions")
     found, ignored = [], []
     for entry in sorted(submissions.iterdir()):
         if entry.name.startswith((".", "__")):
             continue
-        if entry.is_dir() or (entry.is_file() and entry.suffix == ".py"):
+        if entry.is_dir() or (entry.is_file() and entry.suffix in (".py", ".zip")):
             found.append(entry)
         else:
             ignored.append(entry.name)
@@ -127,6 +128,11 @@ class _Outcome:
 
 
 def _source(entry: Path) -> tuple[Path | None, str | None]:
+    if package.holds_package(entry):  # the course's package (or its zip): staged with its entry
+        try:
+            return package.stage(entry, REGISTRY), None
+        except package.PackageError as exc:
+            return None, str(exc)
     if entry.is_file():
         return entry, None
     try:

@@ -49,8 +49,11 @@ class Rubric:
     values_first: bool = True
 
     def functions(self, layers: tuple[Layer, ...]) -> list[tuple[str, Layer]]:
-        """(function, layer) for every graded function, in registry order."""
-        graded = [(name, layer) for layer in layers for name in layer.functions]
+        """(function, layer) for every graded function, in registry order; a function two
+        records share (batchnorm_forward, the forward of batchnorm_backward_alt too) once."""
+        seen: set[str] = set()
+        graded = [(name, layer) for layer in layers for name in layer.functions
+                  if not (name in seen or seen.add(name))]
         if self.points is None:
             return graded
         return [(name, layer) for name, layer in graded if name in self.points]
@@ -66,16 +69,34 @@ class Rubric:
                  self.visibility.get(c.name, "visible")) for c in judged]
 
 
-def load(path: Path | None, layers: tuple[Layer, ...]) -> Rubric:
-    """The rubric in ``path`` (None: the default one), checked against the protocol."""
-    if path is None:
-        return Rubric()
+def _read(path: Path) -> dict:
     try:
-        data = tomllib.loads(Path(path).read_text())
+        return tomllib.loads(Path(path).read_text())
     except FileNotFoundError:
         raise RubricError(f"{path}: no such file") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise RubricError(f"{path}: not valid TOML: {exc}") from None
+
+
+def _merged(base: dict, over: dict) -> dict:
+    """``over`` on top of ``base``: tables merged key by key (a check's table too)."""
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merged(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load(path: Path | None, layers: tuple[Layer, ...], preset: Path | None = None) -> Rubric:
+    """The rubric in ``path`` (None: the default one), on top of an assignment's ``preset``
+    (a rubric file too: ``bpcheck.grading.presets``), checked against the protocol."""
+    if path is None and preset is None:
+        return Rubric()
+    data = _merged(_read(preset) if preset is not None else {},
+                   _read(path) if path is not None else {})
+    path = path if path is not None else preset
     unknown = set(data) - {"examples", "points", "checks", "limits", "values_first"}
     if unknown:
         raise RubricError(f"{path}: unknown key {sorted(unknown)[0]!r} (known: examples, points, "

@@ -10,11 +10,13 @@ from bpcheck.layer import Layer, RegistryError
 from bpcheck.registry.convolution import CONVOLUTION
 from bpcheck.registry.identities import IDENTITIES
 from bpcheck.registry.layers import LAYERS
+from bpcheck.registry.models import MODELS
 from bpcheck.registry.networks import NETWORKS
 from bpcheck.registry.recurrent import RECURRENT
 
 #: Every family's records, in the order reports list them.
-FAMILIES: tuple[tuple[Layer, ...], ...] = (LAYERS, CONVOLUTION, NETWORKS, IDENTITIES, RECURRENT)
+FAMILIES: tuple[tuple[Layer, ...], ...] = (LAYERS, CONVOLUTION, NETWORKS, IDENTITIES, RECURRENT,
+                                             MODELS)
 REGISTRY: tuple[Layer, ...] = tuple(layer for family in FAMILIES for layer in family)
 
 

@@ -26,6 +26,7 @@ import os
 import resource
 import sys
 import traceback
+import types
 import warnings
 
 HANDLE = "\x00bpcheck-cache"  # a cache reference inside a request's arguments: (HANDLE, id)
@@ -36,6 +37,14 @@ def _load_sibling(name):
         os.path.dirname(os.path.abspath(__file__)), f"{name}.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+def _source_module(name, source):
+    """A module of bpcheck's own sent as source by the grader (``modelcall``: the child may not
+    read bpcheck's folder); standard library and NumPy only."""
+    module = types.ModuleType(f"_bpcheck_{name}")
+    exec(compile(source, f"<bpcheck {name}>", "exec"), module.__dict__)
     return module
 
 
@@ -249,10 +258,17 @@ def main():
         return
     functions = {}
     problems = {}
+    # a model class is called as its loss, as in-process
+    modelcall = _source_module("modelcall", setup["modelcall"])
     for name, arg_names in setup["protocol"].items():
         function = getattr(module, name, None)
         if not callable(function) or isinstance(function, standins.StandIn):
             continue  # (imported from a stand-in: not defined here, as in-process)
+        function = modelcall.adapt(name, function)
+        if function is None:
+            continue  # a class of another kind under a model's name: not defined here
+        if callable(getattr(function, "scores", None)):  # a model's test-mode scores, too
+            functions[name + ".scores"] = function.scores
         functions[name] = function
         try:
             inspect.signature(function).bind(*arg_names)

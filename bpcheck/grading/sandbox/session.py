@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from bpcheck import modelcall
 from bpcheck.implementation import (
     Audit, Change, Evaluation, Implementation, ImplementationError,
 )
@@ -200,6 +201,8 @@ class Sandbox:
                 "copy_from": process.INSIDE_SUBMISSION if isolated.full else None,
                 "forbidden_reads": [str(p) for p in self.forbidden_reads],
                 "protocol": self._protocol(),
+                # the model adapters, as source: the child cannot read bpcheck's own folder
+                "modelcall": Path(modelcall.__file__).read_text(),
                 "stand_ins": [[m.module, m.line, m.path] for m in self._stand_ins()],
                 "limits": {"memory": limits.memory_mb * 2**20, "file": limits.file_mb * 2**20,
                            "no_new_processes": isolated.full or self.uid is not None},
@@ -323,13 +326,18 @@ class Sandbox:
                                       "earlier failure")
 
     def _proxy(self, name: str):
-        kind = ("forward" if name.endswith("_forward") else
-                "backward" if name.endswith("_backward") else "loss")
+        # by the records' names, not the suffix: max_pool_forward_naive is a forward (its cache
+        # must stay in the child: sent as data, a NamedTuple came back a plain tuple)
+        forwards = {layer.forward_name for layer in self.layers if not layer.is_loss}
+        backwards = {layer.backward_name for layer in self.layers if not layer.is_loss}
+        kind = ("forward" if name in forwards else "backward" if name in backwards else "loss")
 
         def call_in_sandbox(*args: Any) -> Any:
             return self._call(name, kind, args)
 
         call_in_sandbox.__name__ = name
+        if name in modelcall.MODELS:  # its test-mode scores (``modelcall.adapt``), by name
+            call_in_sandbox.scores = lambda *args: self._call(name + ".scores", "loss", args)
         return call_in_sandbox
 
     def _batched(self, forward: str, backward: str | None, requests: list,
