@@ -12,6 +12,7 @@ layer normalization computed through batchnorm on the transpose with ``ln_param[
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 import subprocess
@@ -45,7 +46,9 @@ def test_the_starter_style_file_passes_with_no_false_alarm(tmp_path):
     assert set(statuses.values()) <= {"passed", "warning"}, statuses
     warned = [functions[n]["message"] for n in DEFINED if statuses[n] == "warning"]
     assert all("layernorm_forward added ln_param['mode']" in m for m in warned), warned
-    assert [s["module"] for s in verdict["stand_ins"]] == ["torch"]
+    # the file imports torch, which stands in where it is not installed (the bench extra has it)
+    absent = importlib.util.find_spec("torch") is None
+    assert [s["module"] for s in verdict["stand_ins"]] == (["torch"] if absent else [])
 
 
 def test_pytest_impl_passes_the_starter_style_file():
