@@ -1,6 +1,6 @@
 """Fixed costs: what a fresh process pays before and around its first verdict.
 
-    python -m benchmarks.startup [--rounds 3] [--json FILE]
+    python -m benchmarks.startup [--rounds 3] [--root CHECKOUT] [--json FILE]
 
 Each command runs as a new process, first on an empty program store (``BPCHECK_JAX_CACHE`` a
 fresh folder: cold, every reference program traced, lowered and compiled) and then again on it
@@ -15,7 +15,8 @@ fresh folder: cold, every reference program traced, lowered and compiled) and th
   protocol function), ``--jobs 1``: the grader's programs and a sandboxed child.
 
 Prints a table of seconds, with the load average at the end of each command (the machine may be
-shared).
+shared). ``--root``: run another checkout's code (an older commit, for a before-and-after), from
+its folder, with this environment's Python.
 """
 
 from __future__ import annotations
@@ -53,10 +54,11 @@ def _commands(tmp: Path) -> dict[str, list[str]]:
     }
 
 
-def _seconds(argv: list[str], cache: Path) -> float:
+def _seconds(argv: list[str], cache: Path, root: Path) -> float:
     started = time.perf_counter()
-    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, "BPCHECK_JAX_CACHE": str(cache)})
+    done = subprocess.run(argv, cwd=root, capture_output=True, text=True,
+                          env={**os.environ, "BPCHECK_JAX_CACHE": str(cache),
+                               "PYTHONPATH": str(root)})
     elapsed = time.perf_counter() - started
     if done.returncode not in (0, 1):  # 1: a verdict with failures is still a verdict
         sys.exit(f"{' '.join(argv)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
@@ -66,6 +68,7 @@ def _seconds(argv: list[str], cache: Path) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--root", type=Path, default=ROOT)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     results: dict[str, dict[str, float]] = {}
@@ -75,11 +78,11 @@ def main(argv: list[str] | None = None) -> int:
             cold, warm = [], []
             for round_ in range(args.rounds):
                 cache = tmp / f"store-{name.replace(' ', '_')}-{round_}"
-                cold.append(_seconds(command, cache))
-                warm.append(_seconds(command, cache))
+                cold.append(_seconds(command, cache, args.root.resolve()))
+                warm.append(_seconds(command, cache, args.root.resolve()))
             results[name] = {"cold": min(cold), "warm": min(warm),
                              "load_average": os.getloadavg()[0]}
-    table = Table(title=f"fixed costs, best of {args.rounds} (seconds)")
+    table = Table(title=f"fixed costs of {args.root.resolve()}, best of {args.rounds} (seconds)")
     for column in ("command", "cold store", "warm store", "load average"):
         table.add_column(column, justify="right")
     for name, row in results.items():
