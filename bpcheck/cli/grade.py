@@ -1,6 +1,8 @@
-"""The grading commands: ``bpcheck grade``, ``bpcheck gradescope``, ``bpcheck gradescope-bundle``.
+"""The grading commands: ``bpcheck grade``, ``bpcheck grade merge``, ``bpcheck gradescope``,
+``bpcheck gradescope-bundle``.
 
-``grade`` grades a folder of submissions into OUT (results.json each, summary.csv, report.md);
+``grade`` grades a folder of submissions into OUT (results.json each, summary.csv, report.md), or
+with ``--shard i/N`` one shard's share of it, which ``grade merge`` puts together;
 ``gradescope`` grades the one submission Gradescope gives a container; ``gradescope-bundle``
 writes the zip an instructor uploads. Exit status 2 for a usage error (a missing folder, a bad
 rubric, no OS isolation without ``--allow-weak-isolation``), else 0: a submission's failures are
@@ -21,6 +23,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 GRADESCOPE = Path("/autograder")
+#: ``bpcheck grade merge …`` is parsed as this command (``grade`` takes a folder as its argument)
+MERGE_COMMAND = "grade-merge"
 WEAK_HELP = ("grade even where bubblewrap cannot isolate the child (a uid of its own when root, "
              "and the audit hook): it does not stop a submission from reading what its uid may "
              "read, such as the solution or classmates' work (see README)")
@@ -45,12 +49,27 @@ def _shown(text: str, limit: int | None = None) -> str:
     return escape(text if limit is None else text[:limit])
 
 
+def _shard(args: argparse.Namespace, console: Console):
+    """(ok, the shard to grade or None): from --shard, else Kubernetes' Indexed Job variables."""
+    from bpcheck.grading import shards
+
+    try:
+        return True, (shards.parse(args.shard) if args.shard is not None else
+                      shards.from_environment())
+    except shards.ShardError as exc:
+        console.print(f"[bold red]error:[/] {escape(str(exc))}")
+        return False, None
+
+
 def cmd_grade(args: argparse.Namespace, console: Console) -> int:
     from bpcheck.grading.grade import GradeError, grade_all
     from bpcheck.grading.report import write_class_report
 
     rubric = _rubric(args.rubric, console)
     if rubric is None:
+        return 2
+    ok, shard = _shard(args, console)
+    if not ok:
         return 2
     if args.jobs < 1:
         console.print("[red]error:[/] --jobs must be at least 1")
@@ -72,13 +91,54 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
 
             documents, graded_now, ignored = grade_all(
                 args.submissions, args.out, rubric, jobs=args.jobs, seed=args.seed,
-                force=args.force, progress=advance, allow_weak=args.allow_weak_isolation)
+                force=args.force, progress=advance, allow_weak=args.allow_weak_isolation,
+                shard=shard)
     except GradeError as exc:
         console.print(f"[bold red]error:[/] {escape(str(exc))}")
         return 2
     elapsed = time.perf_counter() - started
-    written = write_class_report(args.out, documents)
-    table = Table(title=f"bpcheck grade: {args.submissions}")
+    written = [] if shard is not None else write_class_report(args.out, documents)
+    _print_table(console, f"bpcheck grade: {args.submissions}"
+                 + (f" (shard {shard})" if shard is not None else ""), documents, graded_now)
+    if ignored:
+        console.print(f"[dim]ignored (not a folder or .py file): "
+                      f"{', '.join(_shown(i) for i in ignored)}[/]")
+    rate = len(graded_now) / elapsed * 60 if graded_now and elapsed > 0 else 0.0
+    wrote = (f"wrote {', '.join(str(p) for p in written)}" if written else
+             "when every shard has finished, put them together with `bpcheck grade "
+             "merge OUT...`")
+    console.print(f"graded {len(graded_now)} submission(s) in {elapsed:.1f} s ({rate:.1f} per "
+                  f"minute, {args.jobs} job(s)); {wrote}")
+    return 0
+
+
+def cmd_merge(args: argparse.Namespace, console: Console) -> int:
+    from bpcheck.grading.merge import merge
+    from bpcheck.grading.report import write_class_report
+    from bpcheck.grading.shards import ShardError
+
+    dest = args.into
+    if dest is None:
+        if len(set(p.resolve() for p in args.outs)) > 1:
+            console.print("[bold red]error:[/] several shard outputs: name the folder the "
+                          "merged class goes to with --into")
+            return 2
+        dest = args.outs[0]
+    try:
+        documents = merge(args.outs, dest)
+    except ShardError as exc:
+        console.print(f"[bold red]error:[/] {escape(str(exc))}")
+        return 2
+    written = write_class_report(dest, documents)
+    _print_table(console, f"bpcheck grade merge: {dest}", documents, list(documents))
+    console.print(f"merged {len(documents)} submission(s); wrote "
+                  f"{', '.join(str(p) for p in written)}")
+    return 0
+
+
+def _print_table(console: Console, title: str, documents: dict, graded_now: list[str]) -> None:
+    """The class as a table (a submission not graded now was skipped as graded before)."""
+    table = Table(title=title)
     counted = ("passed", "failed", "missing")
     for column in ("submission", "score", *counted, "note"):
         table.add_column(column, justify="right" if column == "score" or column in counted
@@ -100,13 +160,6 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
                       for n, d in documents.items() if n in graded_now), None)
     if isinstance(isolation, dict) and isinstance(isolation.get("summary"), str):
         console.print(f"[dim]isolation: {escape(isolation['summary'])}[/]")
-    if ignored:
-        console.print(f"[dim]ignored (not a folder or .py file): "
-                      f"{', '.join(_shown(i) for i in ignored)}[/]")
-    rate = len(graded_now) / elapsed * 60 if graded_now and elapsed > 0 else 0.0
-    console.print(f"graded {len(graded_now)} submission(s) in {elapsed:.1f} s ({rate:.1f} per "
-                  f"minute, {args.jobs} job(s)); wrote {', '.join(str(p) for p in written)}")
-    return 0
 
 
 def cmd_gradescope(args: argparse.Namespace, console: Console) -> int:
@@ -172,7 +225,19 @@ def add_commands(commands) -> None:
     grade.add_argument("--force", action="store_true", help="regrade submissions already graded")
     grade.add_argument("--allow-weak-isolation", action="store_true",
                        help=WEAK_HELP)
+    grade.add_argument("--shard", metavar="i/N", default=None,
+                       help="grade shard i of N (from 0) only; default: from Kubernetes' "
+                            "JOB_COMPLETION_INDEX and BPCHECK_SHARDS when set. Then put the "
+                            "shards together with `bpcheck grade merge OUT...`")
     grade.set_defaults(run=cmd_grade)
+    merge = commands.add_parser(MERGE_COMMAND, help="(`bpcheck grade merge`) put the outputs of "
+                                "`bpcheck grade --shard` together")
+    merge.add_argument("outs", type=Path, nargs="+", metavar="OUT",
+                       help="the shards' output folders (one, when they shared it)")
+    merge.add_argument("--into", type=Path, default=None,
+                       help="where the merged class goes (default: the one OUT); a results.json "
+                            "already there that differs is never overwritten")
+    merge.set_defaults(run=cmd_merge)
     gradescope = commands.add_parser("gradescope", help="grade inside a Gradescope container")
     gradescope.add_argument("--submission", type=Path, default=GRADESCOPE / "submission")
     gradescope.add_argument("--results", type=Path,

@@ -39,6 +39,7 @@ from bpcheck.grading.rubric import Rubric
 from bpcheck.battery.checks import VALUE_CHECKS
 from bpcheck.battery.runner import CheckRun, run_checks
 from bpcheck.grading.report import CLASS_FILES
+from bpcheck.grading import shards
 from bpcheck.grading.sandbox import Sandbox, process
 from bpcheck.grading.sandbox.session import IsolationUnavailable, refusal
 
@@ -325,12 +326,14 @@ def _failed_document(name: str, why: str) -> dict[str, Any]:
 def grade_all(submissions: Path, out: Path, rubric: Rubric, *, jobs: int = 1, seed: int = 0,
               force: bool = False, progress: Callable[[str, int, int], None] | None = None,
               allow_weak: bool = False, grader: Callable = _grade_one,
+              shard: shards.Shard | None = None,
               ) -> tuple[dict[str, dict[str, Any]], list[str], list[str]]:
     """Grade every submission not yet graded (all with ``force``) and write its results.json.
 
+    With ``shard``, only that shard's share (``bpcheck.grading.shards``), and then its manifest.
     Refuses (GradeError) when submissions cannot be isolated by the operating system here, unless
     ``allow_weak``. ``grader`` grades one entry in a worker (a test replaces it). Returns
-    (documents of every submission, names graded now, entries ignored).
+    (documents of every submission graded, names graded now, entries ignored).
     """
     found, ignored = entries(submissions)
     check_isolation(allow_weak)
@@ -339,6 +342,9 @@ def grade_all(submissions: Path, out: Path, rubric: Rubric, *, jobs: int = 1, se
     if clashes:
         raise GradeError(f"two submissions would share the name {sorted(clashes)[0]!r} "
                          f"(a folder and a .py file?)")
+    if shard is not None:
+        share = set(shard.share(names))
+        found = [e for e in found if submission_name(e) in share]
     out.mkdir(parents=True, exist_ok=True)
     forbidden = protected_folders(submissions, out)
     documents, todo = {}, []
@@ -373,6 +379,9 @@ def grade_all(submissions: Path, out: Path, rubric: Rubric, *, jobs: int = 1, se
                 write_results(results_path(out, name), document)
                 finished(name, document)
     graded_now = [submission_name(e) for e in todo]
+    if shard is not None:
+        shards.write_manifest(out, shard, shards.manifest(
+            shard, __version__, rubric, seed, names, sorted(documents), ignored))
     return documents, graded_now, ignored
 
 
