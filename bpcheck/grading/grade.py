@@ -40,6 +40,7 @@ from bpcheck.battery.checks import VALUE_CHECKS
 from bpcheck.battery.runner import CheckRun, run_checks
 from bpcheck.grading.report import CLASS_FILES
 from bpcheck.grading import shards
+from bpcheck.grading.gradescope import present
 from bpcheck.grading.sandbox import Sandbox, process
 from bpcheck.grading.sandbox.session import IsolationUnavailable, refusal
 
@@ -178,7 +179,7 @@ def grade_submission(entry: Path, rubric: Rubric, seed: int,
         document["extra_data"]["bpcheck"]["not_copied"] = skipped
         document["output"] += (f"\nNot copied into the sandbox: {'; '.join(skipped[:10])}"
                                f"{' …' if len(skipped) > 10 else ''}.")
-    return document
+    return present(document, rubric.presentation)
 
 
 def _run(sandbox: Sandbox, layers, rubric: Rubric, seed: int) -> dict[str, _Outcome]:
