@@ -201,7 +201,7 @@ def cmd_bundle(args: argparse.Namespace, console: Console) -> int:
 
     if args.rubric is not None and _rubric(args.rubric, console) is None:
         return 2
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parent.parent.parent  # bpcheck/cli/grade.py -> the project
     try:
         path = write_bundle(args.zip, root, args.rubric)
     except (FileNotFoundError, ValueError) as exc:
