@@ -1,10 +1,11 @@
 """The grading commands: ``bpcheck grade``, ``bpcheck grade merge``, ``bpcheck gradescope``,
-``bpcheck gradescope-bundle``.
+``bpcheck gradescope-bundle``, ``bpcheck prairielearn``.
 
 ``grade`` grades a folder of submissions into OUT (results.json each, summary.csv, report.md), or
 with ``--shard i/N`` one shard's share of it, which ``grade merge`` puts together;
 ``gradescope`` grades the one submission Gradescope gives a container; ``gradescope-bundle``
-writes the zip an instructor uploads. Exit status 2 for a usage error (a missing folder, a bad
+writes the zip an instructor uploads; ``prairielearn`` grades the one submission a PrairieLearn
+external grader's container holds. Exit status 2 for a usage error (a missing folder, a bad
 rubric, no OS isolation without ``--allow-weak-isolation``), else 0: a submission's failures are
 its grade, not the command's. Text a submission chose (its name, its error messages) is shown
 with its control characters escaped.
@@ -25,6 +26,8 @@ from rich.table import Table
 GRADESCOPE = Path("/autograder")
 #: ``bpcheck grade merge …`` is parsed as this command (``grade`` takes a folder as its argument)
 MERGE_COMMAND = "grade-merge"
+PRAIRIELEARN = Path("/grade")
+PRAIRIELEARN_RUBRIC = PRAIRIELEARN / "tests" / "rubric.toml"  # the question's tests/ folder
 WEAK_HELP = ("grade even where bubblewrap cannot isolate the child (a uid of its own when root, "
              "and the audit hook): it does not stop a submission from reading what its uid may "
              "read, such as the solution or classmates' work (see README)")
@@ -163,7 +166,8 @@ def _print_table(console: Console, title: str, documents: dict, graded_now: list
 
 
 def cmd_gradescope(args: argparse.Namespace, console: Console) -> int:
-    from bpcheck.grading.grade import grade_submission, protected_folders, write_results
+    from bpcheck.grading.grade import (grade_submission, platform_entry, protected_folders,
+                                       write_results)
     from bpcheck.grading.sandbox.session import IsolationUnavailable
 
     rubric = _rubric(args.rubric, console)
@@ -173,10 +177,7 @@ def cmd_gradescope(args: argparse.Namespace, console: Console) -> int:
     if not submission.is_dir():
         console.print(f"[bold red]error:[/] {submission}: no submission folder")
         return 2
-    entry = submission
-    if not (submission / "layers.py").is_file():
-        files = sorted(submission.rglob("*.py"))
-        entry = files[0] if len(files) == 1 else submission
+    entry = platform_entry(submission)
     name = "submission"
     metadata = submission.parent / "submission_metadata.json"
     try:
@@ -194,6 +195,38 @@ def cmd_gradescope(args: argparse.Namespace, console: Console) -> int:
     write_results(args.results, document)
     console.print(f"score {document['score']:.2f}; results written to {args.results}")
     return 0
+
+
+def cmd_prairielearn(args: argparse.Namespace, console: Console) -> int:
+    from dataclasses import replace
+
+    from bpcheck.grading import prairielearn
+    from bpcheck.grading.grade import (grade_submission, platform_entry, protected_folders,
+                                       write_results)
+    from bpcheck.grading.gradescope import Presentation
+    from bpcheck.grading.sandbox.session import IsolationUnavailable
+
+    rubric_path = args.rubric
+    if rubric_path is None and PRAIRIELEARN_RUBRIC.is_file():
+        rubric_path = PRAIRIELEARN_RUBRIC
+    rubric = _rubric(rubric_path, console)
+    if rubric is None:
+        return 2
+    if not args.student.is_dir():
+        console.print(f"[bold red]error:[/] {args.student}: no student folder (PrairieLearn "
+                      f"puts the submitted files in {PRAIRIELEARN / 'student'})")
+        return 2
+    rubric = replace(rubric, presentation=Presentation())  # PrairieLearn shows plain text
+    forbidden = protected_folders(args.results.parent)
+    try:
+        document = grade_submission(platform_entry(args.student), rubric, args.seed, forbidden,
+                                    name=args.name, allow_weak=args.allow_weak_isolation)
+        results = prairielearn.from_document(document)
+    except IsolationUnavailable as exc:
+        results = prairielearn.ungradable(str(exc))
+    write_results(args.results, results)
+    console.print(f"score {results['score']:.3f}; results written to {args.results}")
+    return 0 if results["gradable"] else 2
 
 
 def cmd_bundle(args: argparse.Namespace, console: Console) -> int:
@@ -246,6 +279,20 @@ def add_commands(commands) -> None:
     gradescope.add_argument("--seed", type=int, default=0)
     gradescope.add_argument("--allow-weak-isolation", action="store_true", help=WEAK_HELP)
     gradescope.set_defaults(run=cmd_gradescope)
+    learn = commands.add_parser("prairielearn", help="grade inside a PrairieLearn external "
+                                "grader's container")
+    learn.add_argument("--student", type=Path, default=PRAIRIELEARN / "student",
+                       help="the submitted files (default /grade/student)")
+    learn.add_argument("--results", type=Path,
+                       default=PRAIRIELEARN / "results" / "results.json",
+                       help="where results go (default /grade/results/results.json)")
+    learn.add_argument("--rubric", type=Path, default=None,
+                       help=f"a rubric (default {PRAIRIELEARN_RUBRIC} when there is one)")
+    learn.add_argument("--seed", type=int, default=0)
+    learn.add_argument("--name", default="submission",
+                       help="the submission's name, from which its seed derives")
+    learn.add_argument("--allow-weak-isolation", action="store_true", help=WEAK_HELP)
+    learn.set_defaults(run=cmd_prairielearn)
     bundle = commands.add_parser("gradescope-bundle",
                                  help="write the autograder zip to upload to Gradescope")
     bundle.add_argument("zip", type=Path, help="the zip to write, e.g. autograder.zip")

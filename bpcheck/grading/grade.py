@@ -66,6 +66,17 @@ def entries(submissions: Path) -> tuple[list[Path], list[str]]:
     return found, ignored
 
 
+def platform_entry(folder: Path) -> Path:
+    """What to grade in the folder a platform gives one submission (Gradescope's
+    /autograder/submission, PrairieLearn's /grade/student): the folder when it holds layers.py,
+    else its one .py file if it has exactly one, else the folder (reported as holding no
+    layers.py)."""
+    if (folder / "layers.py").is_file():
+        return folder
+    files = sorted(folder.rglob("*.py"))
+    return files[0] if len(files) == 1 else folder
+
+
 def submission_name(entry: Path) -> str:
     return entry.stem if entry.is_file() else entry.name
 
