@@ -39,7 +39,7 @@ from bpcheck.grading.rubric import Rubric
 from bpcheck.battery.checks import VALUE_CHECKS
 from bpcheck.battery.runner import CheckRun, run_checks
 from bpcheck.grading.report import CLASS_FILES
-from bpcheck.grading import shards
+from bpcheck.grading import copies, shards
 from bpcheck.grading.gradescope import present
 from bpcheck.grading.sandbox import Sandbox, process
 from bpcheck.grading.sandbox.session import IsolationUnavailable, refusal
@@ -183,6 +183,9 @@ def grade_submission(entry: Path, rubric: Rubric, seed: int,
                          time.perf_counter() - started)
     # modules it imports that are not available in the sandbox (see bpcheck.standins)
     document["extra_data"]["bpcheck"]["stand_ins"] = stand_ins
+    # its functions' syntax-tree fingerprints, for the class report's possible copies
+    document["extra_data"]["bpcheck"]["fingerprints"] = (
+        copies.fingerprints(entry if path is None else path))
     if stand_ins and load_error is None:
         document["output"] += (" Not available here, so loaded as stand-ins that fail when "
                                f"used: {', '.join(stand_ins)}.")

@@ -1,4 +1,5 @@
-"""How a graded submission is shown on Gradescope: formats, visibilities, leaderboard, hidden checks.
+"""How a graded submission is shown on Gradescope: formats, visibilities, leaderboard, hidden
+checks.
 
 ``present`` takes the document ``grade`` builds (Gradescope's results.json, plain text) and applies
 the rubric's ``[gradescope]`` table:
@@ -10,8 +11,8 @@ the rubric's ``[gradescope]`` table:
 - ``leaderboard = true``: the submission's score and the functions it got right, as leaderboard
   columns.
 
-A check the rubric makes ``hidden`` is never shown to students, so the summary, which they see, names
-each hidden check that failed (its function and title) without its example; and a visible test
+A check the rubric makes ``hidden`` is never shown to students, so the summary, which they see,
+names each hidden check that failed (its function and title) without its example; and a visible test
 that failed on the very example a hidden one failed on has its output withheld (its message quotes
 that example's values), so that the hidden example is shown nowhere a student can look.
 """
