@@ -152,6 +152,14 @@ def test_a_source_the_parser_cannot_take_gives_no_fingerprint():
     assert set(copies.function_fingerprints(deep)) <= {"f"}
 
 
+def test_a_huge_submission_is_read_only_up_to_its_budget(tmp_path, monkeypatch):
+    monkeypatch.setattr(copies, "MAX_TOTAL_BYTES", 3 * len(ORIGINAL))
+    for i in range(6):
+        (tmp_path / f"part{i}.py").write_text(ORIGINAL)
+    files = {key.partition(":")[0] for key in copies.fingerprints(tmp_path)}
+    assert files == {"part0.py", "part1.py", "part2.py"}
+
+
 def test_grading_lists_the_copy_in_the_report_and_changes_no_score(tmp_path):
     submissions = tmp_path / "class"
     submissions.mkdir()

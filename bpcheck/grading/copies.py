@@ -32,6 +32,7 @@ THRESHOLD = 0.5
 MIN_SHARED = 2
 COMMON_FROM = 5
 MAX_FILES, MAX_BYTES = 200, 1_000_000  # a submission's files read, and the largest read
+MAX_TOTAL_BYTES = 4_000_000  # all its files together: parsing costs the grader ~0.1 s a 100 kB
 MAX_PAIRS = 100  # listed in the report, most similar first
 
 
@@ -111,16 +112,20 @@ def _python_files(entry: Path) -> list[tuple[str, Path]]:
 
 
 def fingerprints(entry: Path) -> dict[str, list]:
-    """{"file:function": [fingerprint, nodes]} for a submission (a .py file or a folder)."""
+    """{"file:function": [fingerprint, nodes]} for a submission (a .py file or a folder): at most
+    ``MAX_FILES`` files of ``MAX_BYTES`` each and ``MAX_TOTAL_BYTES`` in all are read."""
     found: dict[str, list] = {}
     try:
         files = _python_files(entry)
     except OSError:
         return found
+    budget = MAX_TOTAL_BYTES
     for relative, path in files:
         try:
-            if os.lstat(path).st_size > MAX_BYTES:
+            size = os.lstat(path).st_size
+            if size > MAX_BYTES or size > budget:
                 continue
+            budget -= size
             source = path.read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue
