@@ -35,3 +35,24 @@ def impl():
     from bpcheck.implementation import Implementation
 
     return Implementation.from_module(manual)
+
+
+#: Tests marked ``e2e`` (slower than the default run can afford: an install from the package
+#: index) run only when this variable is 1; .ci/run sets it.
+E2E_VARIABLE = "BPCHECK_E2E"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", f"e2e: end to end, slow; runs when {E2E_VARIABLE}=1")
+
+
+def pytest_collection_modifyitems(config, items):
+    import os
+
+    if os.environ.get(E2E_VARIABLE) == "1":
+        return
+    skip = pytest.mark.skip(reason=f"end to end and slow: runs with {E2E_VARIABLE}=1 (.ci/run "
+                                   f"sets it)")
+    for item in items:
+        if "e2e" in item.keywords:
+            item.add_marker(skip)

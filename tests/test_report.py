@@ -125,7 +125,7 @@ def test_pass_rate_chart_is_a_png_when_matplotlib_is_there(tmp_path, class_docum
 def test_report_is_complete_without_matplotlib(tmp_path, class_documents, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now fails
     written = write_class_report(tmp_path, class_documents)
-    assert written == [tmp_path / "summary.csv", tmp_path / "report.md"]
+    assert written == [tmp_path / "summary.csv", tmp_path / "report.md", tmp_path / "report.html"]
     assert not (tmp_path / "pass_rate.png").exists()
     report = (tmp_path / "report.md").read_text(encoding="utf-8")
     assert "pass_rate.png" not in report
@@ -169,6 +169,7 @@ def test_a_document_missing_keys_is_reported_as_unreadable(tmp_path, class_docum
 
 def test_no_documents_still_writes_a_report(tmp_path):
     written = write_class_report(tmp_path / "empty", {})
-    assert written == [tmp_path / "empty" / "summary.csv", tmp_path / "empty" / "report.md"]
+    assert written == [tmp_path / "empty" / name for name in
+                       ("summary.csv", "report.md", "report.html")]
     assert read_rows(written[0]) == [["submission", "total", "max_total", "status"]]
     assert "0 submissions" in written[1].read_text(encoding="utf-8")

@@ -158,9 +158,23 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
     return 1 if mismatches else 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """bpcheck's parser: ``bpcheck grade merge …`` is the grade-merge command (``grade``'s own
+    argument is a folder; one named merge is ``bpcheck grade ./merge``)."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        from bpcheck.cli.grade import MERGE_COMMAND
+
+        args = list(sys.argv[1:] if args is None else args)
+        if args[:2] == ["grade", "merge"]:
+            args[:2] = [MERGE_COMMAND]
+        return super().parse_known_args(args, namespace)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="bpcheck", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="bpcheck", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True,
+                                     parser_class=argparse.ArgumentParser)
     check = commands.add_parser("check", help="verify layer implementations against JAX")
     check.add_argument("file", nargs="?", type=Path, help="a layers.py to check (default: manual/)")
     check.add_argument("--examples", type=int, default=DEFAULT_EXAMPLES,

@@ -39,6 +39,8 @@ from bpcheck.grading.rubric import Rubric
 from bpcheck.battery.checks import VALUE_CHECKS
 from bpcheck.battery.runner import CheckRun, run_checks
 from bpcheck.grading.report import CLASS_FILES
+from bpcheck.grading import copies, shards
+from bpcheck.grading.gradescope import present
 from bpcheck.grading.sandbox import Sandbox, process
 from bpcheck.grading.sandbox.session import IsolationUnavailable, refusal
 
@@ -63,6 +65,17 @@ def entries(submissions: Path) -> tuple[list[Path], list[str]]:
         else:
             ignored.append(entry.name)
     return found, ignored
+
+
+def platform_entry(folder: Path) -> Path:
+    """What to grade in the folder a platform gives one submission (Gradescope's
+    /autograder/submission, PrairieLearn's /grade/student): the folder when it holds layers.py,
+    else its one .py file if it has exactly one, else the folder (reported as holding no
+    layers.py)."""
+    if (folder / "layers.py").is_file():
+        return folder
+    files = sorted(folder.rglob("*.py"))
+    return files[0] if len(files) == 1 else folder
 
 
 def submission_name(entry: Path) -> str:
@@ -176,6 +189,9 @@ def grade_submission(entry: Path, rubric: Rubric, seed: int,
                          time.perf_counter() - started)
     # modules it imports that are not available in the sandbox (see bpcheck.standins)
     document["extra_data"]["bpcheck"]["stand_ins"] = stand_ins
+    # its functions' syntax-tree fingerprints, for the class report's possible copies
+    document["extra_data"]["bpcheck"]["fingerprints"] = (
+        copies.fingerprints(entry if path is None else path))
     if stand_ins and load_error is None:
         document["output"] += (" Not available here, so loaded as stand-ins that fail when "
                                f"used: {', '.join(stand_ins)}.")
@@ -183,7 +199,7 @@ def grade_submission(entry: Path, rubric: Rubric, seed: int,
         document["extra_data"]["bpcheck"]["not_copied"] = skipped
         document["output"] += (f"\nNot copied into the sandbox: {'; '.join(skipped[:10])}"
                                f"{' …' if len(skipped) > 10 else ''}.")
-    return document
+    return present(document, rubric.presentation)
 
 
 def _run(sandbox: Sandbox, layers, rubric: Rubric, seed: int) -> dict[str, _Outcome]:
@@ -331,12 +347,14 @@ def _failed_document(name: str, why: str) -> dict[str, Any]:
 def grade_all(submissions: Path, out: Path, rubric: Rubric, *, jobs: int = 1, seed: int = 0,
               force: bool = False, progress: Callable[[str, int, int], None] | None = None,
               allow_weak: bool = False, grader: Callable = _grade_one,
+              shard: shards.Shard | None = None,
               ) -> tuple[dict[str, dict[str, Any]], list[str], list[str]]:
     """Grade every submission not yet graded (all with ``force``) and write its results.json.
 
+    With ``shard``, only that shard's share (``bpcheck.grading.shards``), and then its manifest.
     Refuses (GradeError) when submissions cannot be isolated by the operating system here, unless
     ``allow_weak``. ``grader`` grades one entry in a worker (a test replaces it). Returns
-    (documents of every submission, names graded now, entries ignored).
+    (documents of every submission graded, names graded now, entries ignored).
     """
     found, ignored = entries(submissions)
     check_isolation(allow_weak)
@@ -345,6 +363,9 @@ def grade_all(submissions: Path, out: Path, rubric: Rubric, *, jobs: int = 1, se
     if clashes:
         raise GradeError(f"two submissions would share the name {sorted(clashes)[0]!r} "
                          f"(a folder and a .py file?)")
+    if shard is not None:
+        share = set(shard.share(names))
+        found = [e for e in found if submission_name(e) in share]
     out.mkdir(parents=True, exist_ok=True)
     forbidden = protected_folders(submissions, out)
     documents, todo = {}, []
@@ -379,6 +400,9 @@ def grade_all(submissions: Path, out: Path, rubric: Rubric, *, jobs: int = 1, se
                 write_results(results_path(out, name), document)
                 finished(name, document)
     graded_now = [submission_name(e) for e in todo]
+    if shard is not None:
+        shards.write_manifest(out, shard, shards.manifest(
+            shard, __version__, rubric, seed, names, sorted(documents), ignored))
     return documents, graded_now, ignored
 
 

@@ -1,4 +1,5 @@
-"""A class report over graded submissions: ``summary.csv``, ``report.md`` and ``pass_rate.png``.
+"""A class report over graded submissions: ``summary.csv``, ``report.md``, ``report.html``
+(``html_report``) and ``pass_rate.png``.
 
 Input is what ``bpcheck grade`` writes, one Gradescope ``results.json`` per submission, already
 parsed: ``{entry name: document}``. Only the top-level ``score`` and our
@@ -7,7 +8,8 @@ parsed: ``{entry name: document}``. Only the top-level ``score`` and our
 grading was done. A document that lacks any of those keys is listed as unreadable, never a crash.
 
 The chart is a PNG when matplotlib (the ``plot`` extra) is importable; the Markdown always carries
-a text bar chart as well, so the report is complete without it.
+a text bar chart as well, so the report is complete without it. Both reports list possible copies
+(``copies``), read from each document's ``extra_data.bpcheck.fingerprints``.
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from bpcheck.grading import copies, html_report
 from bpcheck.grading.text import printable
 
 #: The files the class report writes into OUT (a submission of one of these names keeps its
 #: results elsewhere: grade.results_path).
-CLASS_FILES = ("summary.csv", "report.md", "pass_rate.png")
+CLASS_FILES = ("summary.csv", "report.md", "report.html", "pass_rate.png")
 STATUSES = ("passed", "warning", "failed", "error", "missing")
 PASSING_STATUSES = ("passed", "warning")  # a warning differs from JAX only at a kink
 TOP_DIAGNOSES = 15
@@ -205,7 +208,8 @@ def _cell(text: str) -> str:
 
 
 def _report_markdown(names: list[str], graded: dict[str, GradedSubmission],
-                     unreadable: dict[str, str], chart: str | None) -> str:
+                     unreadable: dict[str, str], chart: str | None,
+                     copied: list[copies.CopiedPair]) -> str:
     readable = [graded[name] for name in names if name in graded]
     tallies = tally_functions(readable)
     load_errors = [s for s in readable if s.load_error is not None]
@@ -249,6 +253,15 @@ def _report_markdown(names: list[str], graded: dict[str, GradedSubmission],
             lines += ["", f"{len(diagnoses) - TOP_DIAGNOSES} rarer diagnoses not shown."]
     else:
         lines.append("No diagnoses.")
+    lines += ["", "## Possible copies", ""]
+    if copied:
+        lines += ["Pairs whose functions are the same up to renaming, formatting and comments: a "
+                  "hint to look at, not a verdict; scores are unchanged.", "",
+                  "| submissions | functions the same | share |", "|---|---|---:|"]
+        lines += [f"| {_cell(p.first)} and {_cell(p.second)} | {_cell(', '.join(p.functions))} "
+                  f"| {p.share:.0%} |" for p in copied]
+    else:
+        lines.append("None found.")
     if load_errors:
         lines += ["", "## Submissions that could not be loaded", ""]
         lines += [f"- {_cell(s.name)}: {_cell(_short(s.load_error))}" for s in load_errors]
@@ -259,7 +272,7 @@ def _report_markdown(names: list[str], graded: dict[str, GradedSubmission],
 
 
 def write_class_report(out: Path, documents: dict[str, dict]) -> list[Path]:
-    """Write summary.csv, report.md and, with matplotlib, pass_rate.png into out.
+    """Write summary.csv, report.md, report.html and, with matplotlib, pass_rate.png into out.
 
     documents maps each entry name to its parsed results.json. Returns the paths written.
     """
@@ -280,10 +293,17 @@ def write_class_report(out: Path, documents: dict[str, dict]) -> list[Path]:
     chart = out / "pass_rate.png"
     tallies = tally_functions([graded[name] for name in names if name in graded])
     has_chart = bool(tallies) and _plot_pass_rates(tallies, chart)
+    readable = {name: documents[name] for name in names if name in graded}
+    copied = copies.find(readable)
     report = out / "report.md"
     report.write_text(_report_markdown(names, graded, unreadable,
-                                       chart.name if has_chart else None), encoding="utf-8")
+                                       chart.name if has_chart else None, copied),
+                      encoding="utf-8")
     written.append(report)
+    written.append(html_report.write_html(
+        out / "report.html", names, graded, unreadable, tallies,
+        count_diagnoses([graded[name] for name in names if name in graded]),
+        html_report.diagnosis_examples(readable), copied))
     if has_chart:
         written.append(chart)
     return written

@@ -12,6 +12,10 @@ A rubric is a TOML file; every key is optional::
     values_first = true            # protocol checks earn nothing while the values are wrong
     [limits]                       # the sandbox's limits (see bpcheck.sandbox.Limits)
     call_seconds = 10
+    [gradescope]                   # how results.json is shown (bpcheck.grading.gradescope)
+    output_format = "md"           # "text" (default) or "md" (Markdown)
+    stdout_visibility = "hidden"   # whether students see run_autograder's output
+    leaderboard = false            # score and functions right as leaderboard columns
 
 A function's points are split over the checks that judge it in proportion to their weights, so a
 backward that matches jax.vjp but modifies dout in place keeps most of its points. With
@@ -27,6 +31,7 @@ from pathlib import Path
 
 from bpcheck.battery.checks import BATTERY, Check, checks_for
 from bpcheck.layer import Layer
+from bpcheck.grading.gradescope import OUTPUT_FORMATS, STDOUT_VISIBILITIES, Presentation
 from bpcheck.grading.sandbox import Limits
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
@@ -47,6 +52,7 @@ class Rubric:
     examples: int = DEFAULT_EXAMPLES
     limits: Limits = Limits()
     values_first: bool = True
+    presentation: Presentation = Presentation()  # the [gradescope] table
 
     def functions(self, layers: tuple[Layer, ...]) -> list[tuple[str, Layer]]:
         """(function, layer) for every graded function, in registry order; a function two
@@ -97,10 +103,10 @@ def load(path: Path | None, layers: tuple[Layer, ...], preset: Path | None = Non
     data = _merged(_read(preset) if preset is not None else {},
                    _read(path) if path is not None else {})
     path = path if path is not None else preset
-    unknown = set(data) - {"examples", "points", "checks", "limits", "values_first"}
+    unknown = set(data) - {"examples", "points", "checks", "limits", "values_first", "gradescope"}
     if unknown:
         raise RubricError(f"{path}: unknown key {sorted(unknown)[0]!r} (known: examples, points, "
-                          f"checks, limits, values_first)")
+                          f"checks, limits, values_first, gradescope)")
     values_first = data.get("values_first", True)
     if not isinstance(values_first, bool):
         raise RubricError(f"{path}: values_first must be true or false")
@@ -143,4 +149,23 @@ def load(path: Path | None, layers: tuple[Layer, ...], preset: Path | None = Non
                               f"{', '.join(sorted(limit_names))})")
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
             raise RubricError(f"{path}: [limits] {key} must be a number > 0")
-    return Rubric(points, weights, visibility, examples, Limits(**limits), values_first)
+    return Rubric(points, weights, visibility, examples, Limits(**limits), values_first,
+                  _presentation(path, data.get("gradescope") or {}))
+
+
+def _presentation(path: Path, table) -> Presentation:
+    """The ``[gradescope]`` table, checked."""
+    if not isinstance(table, dict):
+        raise RubricError(f"{path}: [gradescope] must be a table")
+    known = {f.name for f in fields(Presentation)}
+    for key in table:
+        if key not in known:
+            raise RubricError(f"{path}: [gradescope] unknown key {key!r} (known: "
+                              f"{', '.join(sorted(known))})")
+    for key, allowed in (("output_format", OUTPUT_FORMATS),
+                         ("stdout_visibility", STDOUT_VISIBILITIES)):
+        if key in table and table[key] not in allowed:
+            raise RubricError(f"{path}: [gradescope] {key} must be one of {', '.join(allowed)}")
+    if not isinstance(table.get("leaderboard", False), bool):
+        raise RubricError(f"{path}: [gradescope] leaderboard must be true or false")
+    return Presentation(**table)

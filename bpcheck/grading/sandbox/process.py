@@ -361,10 +361,14 @@ def prepare(root: Path, submission: Path, isolated: Isolation, uid: int | None,
     folder's files, for a folder), made without following a link or opening a special file."""
     runtime = root / "runtime"
     runtime.mkdir()
+    # the child's own code, readable by the child's uid: copyfile, not copy, whose permission
+    # bits would be the installed grader's, root's alone in a Gradescope image (bundle.py)
     for name in RUNTIME_FILES:
-        shutil.copy(_HERE / name, runtime / name)
+        shutil.copyfile(_HERE / name, runtime / name)
+        (runtime / name).chmod(0o644)
     # stand-ins for modules a submission imports that are not here (standard library only)
-    shutil.copy(_HERE.parent.parent / "standins.py", runtime / "standins.py")
+    shutil.copyfile(_HERE.parent.parent / "standins.py", runtime / "standins.py")
+    (runtime / "standins.py").chmod(0o644)
     if isolated.full:  # bound read-only by bwrap; the child copies it into its tmpfs
         root.chmod(0o700)
         copy = root / "submission"
