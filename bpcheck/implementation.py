@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from bpcheck.floating_point import raise_floating_point_errors
 from bpcheck.modelcall import adapt_all
 
 if TYPE_CHECKING:
@@ -104,10 +105,8 @@ def call(impl: Implementation, name: str, *args: Any) -> Any:
         raise ImplementationError(f"{name} is not defined")
     since = interrupts()
     try:
-        # Overflow, division by zero, invalid values: an unstable formula is reported as an error
-        # of the function, with its line — the same under pytest (filterwarnings) and the CLI.
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", RuntimeWarning)
+        with warnings.catch_warnings():  # an unstable formula raises (``floating_point``)
+            raise_floating_point_errors()
             result = function(*args)
     except ImplementationError:  # already says which function and why (e.g. from the sandbox)
         raise

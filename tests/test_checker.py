@@ -193,3 +193,30 @@ def test_a_check_pair_reproduce_line_rebuilds_its_example():
     x = example.args[0]
     s = 1 / (1 + np.exp(-x))
     assert not np.allclose(dx, example.dout * (s + x * s * (1 - s)))  # it is the failing one
+
+
+def test_a_matrix_products_floating_point_warning_is_not_the_formulas():
+    """OpenBLAS sets the invalid flag on correct, finite products (numpy issues 13173, 24067):
+    manual/'s deep_column_net_loss failed the float32 tier in a fresh clone with "invalid value
+    encountered in matmul" on finite inputs and a finite result, depending on what the worker had
+    run before. A product's warning is ignored (a real one shows as inf or NaN in the result);
+    any other floating-point warning is still the function's error."""
+    import warnings
+
+    import numpy as np
+
+    from bpcheck.implementation import Implementation, ImplementationError, call
+
+    def product(x):
+        warnings.warn("invalid value encountered in matmul", RuntimeWarning)
+        return x @ x.T
+
+    def exponential(x):
+        warnings.warn("overflow encountered in exp", RuntimeWarning)
+        return np.exp(x)
+
+    impl = Implementation("warnings", {"product": product, "exponential": exponential})
+    x = np.eye(2)
+    np.testing.assert_array_equal(call(impl, "product", x), x)
+    with pytest.raises(ImplementationError, match="overflow encountered in exp"):
+        call(impl, "exponential", x)

@@ -27,6 +27,7 @@ import numpy as np
 
 import bpcheck.jaxsetup  # noqa: F401  (float64 before any JAX array exists)
 import reference
+from bpcheck.floating_point import raise_floating_point_errors
 from bpcheck.kinks import hinge_margins
 from bpcheck.layer import KnownMistake, Layer, Property
 from bpcheck.outcomes import Fail, Skip, Warn
@@ -124,7 +125,7 @@ def _scores_match(twin):
             raise Skip("test-mode scores are read in-process only")
         try:
             with warnings.catch_warnings():
-                warnings.simplefilter("error", RuntimeWarning)
+                raise_floating_point_errors()
                 got = scores(*fresh(args))
         except Exception as exc:  # the model's own error
             raise Fail(f"loss(X) raised {type(exc).__name__}: {exc}") from None

@@ -231,6 +231,7 @@ def main():
         return ("o", repr(value) if type(value) in (int, float, str, bool, type(None)) else id(value))
 
     # -- the submission
+    floating_point = _load_sibling("floating_point")
     os.chdir(setup["scratch"])
     sys.path.insert(0, os.path.dirname(setup["submission"]))  # its own neighbours
     submission = setup["submission"]
@@ -244,7 +245,7 @@ def main():
         standins = _load_sibling("standins")
         missing = [standins.Missing(*entry) for entry in setup.get("stand_ins") or []]
         with warnings.catch_warnings(), standins.standing_in(missing):
-            warnings.simplefilter("error", RuntimeWarning)
+            floating_point.raise_floating_point_errors()
             spec.loader.exec_module(module)
     except SyntaxError as exc:
         reply({"load_error": f"line {exc.lineno}: syntax error: {exc.msg}"})
@@ -298,8 +299,8 @@ def main():
     def run(name, args):
         """(True, what ``name`` returned) or (False, the error answer naming it)."""
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", RuntimeWarning)
+            with warnings.catch_warnings():  # bpcheck/floating_point.py
+                floating_point.raise_floating_point_errors()
                 return True, functions[name](*args)
         except BaseException as exc:  # the submission's own error (SystemExit too), reported
             return False, {"ok": False, "error": _raised(name, exc, submission),

@@ -366,9 +366,11 @@ def prepare(root: Path, submission: Path, isolated: Isolation, uid: int | None,
     for name in RUNTIME_FILES:
         shutil.copyfile(_HERE / name, runtime / name)
         (runtime / name).chmod(0o644)
-    # stand-ins for modules a submission imports that are not here (standard library only)
-    shutil.copyfile(_HERE.parent.parent / "standins.py", runtime / "standins.py")
-    (runtime / "standins.py").chmod(0o644)
+    # stand-ins for modules a submission imports that are not here, and the floating-point
+    # warnings policy (standard library only)
+    for shared in ("standins.py", "floating_point.py"):
+        shutil.copyfile(_HERE.parent.parent / shared, runtime / shared)
+        (runtime / shared).chmod(0o644)
     if isolated.full:  # bound read-only by bwrap; the child copies it into its tmpfs
         root.chmod(0o700)
         copy = root / "submission"
