@@ -100,3 +100,18 @@ def test_a_mistake_that_depends_on_the_batch_fails_the_sampled_check(name, funct
     finding = _batch_finding(name, impl.replace(**{function: bug}))
     assert finding.failed and words in finding.message, finding
     assert "rows alone, the other" in finding.message, finding
+
+
+def test_a_batch_gradient_missing_a_row_fails_by_its_shape(impl):
+    """A backward whose dx has a row too few on the full batch only (a shape that varies per
+    call): reordering the batch's rows for the comparison raised IndexError out of the battery
+    (found by the hostile fuzz in a fresh clone); it fails, naming the shapes."""
+    import manual
+
+    def short(dout, cache):
+        dx, dw, db = manual.affine_backward(dout, cache)
+        return (dx[:-1] if len(dx) > 1 else dx), dw, db
+
+    for n in (5, N):
+        finding = _batch_finding("affine", impl.replace(affine_backward=short), _example("affine", n))
+        assert finding.failed and "dx has shape" in finding.message, finding

@@ -428,12 +428,12 @@ def consistent_over_the_batch(trial: Trial) -> float:
             merged, batch = sum(c * (m / n) for c, m in zip(column, sizes)), full_outs[j]
         else:
             merged = np.concatenate([np.atleast_1d(c) for c in column])
-            batch = np.asarray(full_outs[j])[order] if np.ndim(full_outs[j]) else full_outs[j]
+            batch = _in_order(full_outs[j], order)
         pairs.append((name, layer.forward_name, merged, batch))
     for k, name in enumerate(layer.grad_names[:len(full_grads)]):
         if k in rows:
             merged = np.concatenate([np.atleast_1d(r) for r in rows[k]])
-            batch = np.asarray(full_grads[k])[order] if np.ndim(full_grads[k]) else full_grads[k]
+            batch = _in_order(full_grads[k], order)
         else:
             merged, batch = totals[k], full_grads[k]
         pairs.append((name, layer.backward_name, merged, batch))
@@ -471,6 +471,13 @@ def layer_properties(trial: Trial) -> None:
             raise
     if skipped and len(skipped) == len(layer.properties):
         raise skipped[0]
+
+
+def _in_order(batch: Any, order: np.ndarray) -> Any:
+    """The batch's rows in the parts' order; an array without one row per example as it is, for
+    the shape comparison to name (a hostile backward's shape that varies per call)."""
+    batch = np.asarray(batch)
+    return batch[order] if batch.ndim and len(batch) == len(order) else batch
 
 
 def _row_shape(value: np.ndarray, want: tuple[int, ...], name: str, rows: np.ndarray,
