@@ -220,3 +220,27 @@ def test_a_matrix_products_floating_point_warning_is_not_the_formulas():
     np.testing.assert_array_equal(call(impl, "product", x), x)
     with pytest.raises(ImplementationError, match="overflow encountered in exp"):
         call(impl, "exponential", x)
+
+
+def test_a_gradient_zero_in_theory_is_judged_at_the_examples_scale(impl):
+    """A bias before batchnorm has a gradient that is exactly zero in theory and computed as a sum
+    of terms as large as the other gradients: manual/'s FullyConnectedNet gave db1 = 2.6e-13 beside
+    a dW1 of 28.6 (found in a fresh clone's run), past ANALYTIC's absolute 1e-13. Judged at the
+    example's gradient scale it passes; a db1 off by a visible amount still fails."""
+    from bpcheck.battery.checks import run_battery
+    from bpcheck.battery.example import rebuild
+    from bpcheck.sampling import Draw, Sizes
+
+    layer = layer_named("FullyConnectedNet")
+    example = rebuild("FullyConnectedNet", Draw(dims=Sizes(n=4, d=3, h1=4, h2=5, c=2), scale=1.0,
+                                                  zeros=True, seed=3345))
+    [vjp] = run_battery(layer, impl, example, (check_named("vjp"),))
+    assert vjp.status == "passed", vjp
+    from bpcheck.battery.trial import Trial
+    from bpcheck.tolerances import compare
+
+    trial = Trial(layer, impl, example)
+    _, reference = trial.expected
+    db1 = reference[layer.grad_names.index("db1")]
+    assert compare(db1 + 2.6e-13, db1, trial.gradient_tolerance).ok
+    assert not compare(db1 + 1e-6, db1, trial.gradient_tolerance).ok  # a visible mistake

@@ -98,7 +98,7 @@ def backward_matches_vjp(trial: Trial) -> float:
     problems, diagnoses, conventions, worst = [], [], [], 0.0
     for i, (name, grad, ref) in enumerate(zip(layer.grad_names, grads, expected)):
         _same_shape(grad, ref.shape, name, (layer, ex.args))
-        result = compare(grad, ref, trial.tolerance)
+        result = compare(grad, ref, trial.gradient_tolerance)
         worst = max(worst, result.error)
         if result.ok:
             continue
@@ -125,7 +125,7 @@ def _each_output_alone(trial: Trial) -> float:
         grads = gradients_of(layer, trial.evaluated.full, LINEARITY_DOUTS + k)
         for name, grad, ref in zip(layer.grad_names, grads, expected):
             _same_shape(grad, ref.shape, name, (layer, trial.example.args))
-            result = compare(grad, ref, trial.tolerance)
+            result = compare(grad, ref, trial.gradient_tolerance)
             worst = max(worst, result.error)
             if not result.ok:
                 others = ", ".join(f"d{n}" for j, n in enumerate(names) if j != k)
