@@ -8,7 +8,6 @@ through here, so that they agree about a file.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
 import traceback
@@ -31,6 +30,7 @@ from bpcheck.implementation import Implementation, text_of, user_line
 from bpcheck.layer import Layer
 from bpcheck.loader import LoadedFile, load
 from bpcheck.standins import Missing
+from bpcheck.workers import context as workers_context
 from bpcheck.registry import REGISTRY
 
 
@@ -137,12 +137,13 @@ def _warm_up(path: str | None, numpy_aliases: bool = False) -> None:
 
 def worker_pool(jobs: int | None, path: str | None, numpy_aliases: bool = False
                 ) -> ProcessPoolExecutor | None:
-    """Worker processes (spawned: JAX must never fork), started at once and each loading the
-    target: their imports (~1.5 s each) overlap the main process's own. None for one job."""
+    """Worker processes (``workers.context``: forked from a server that imported the engine),
+    started at once and each loading the target while the main process loads it too. None for
+    one job."""
     workers = jobs or os.cpu_count() or 1
     if workers < 2:
         return None
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(workers, mp_context=workers_context())
     for _ in range(workers):
         pool.submit(_warm_up, path, numpy_aliases)
     return pool
@@ -210,7 +211,7 @@ def run_target(
             # A worker that dies breaks the whole pool: each unfinished layer runs again in a
             # process of its own, so that only the layer whose code ends its process is named.
             for name in died:
-                alone = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+                alone = ProcessPoolExecutor(1, mp_context=workers_context())
                 try:
                     runs += submit(alone, name).result()
                 except BrokenProcessPool:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
-import multiprocessing
 import os
 import stat
 import time
@@ -32,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bpcheck import __version__, package, profiles
+from bpcheck import __version__, package, profiles, workers
 from bpcheck.battery.checks import checks_available
 from bpcheck.registry import REGISTRY
 from bpcheck.grading.rubric import Rubric
@@ -412,7 +411,7 @@ def _in_workers(todo: list[Path], jobs: int, grader: Callable, arguments: tuple,
     time. When a worker dies, the submissions the pool held then are returned (suspects, to be
     regraded one at a time) and the others go on in a new pool."""
     queue, suspects = deque(todo), []
-    context = multiprocessing.get_context("spawn")
+    context = workers.context()
     while queue:
         running: dict[Any, Path] = {}
         with ProcessPoolExecutor(min(jobs, len(queue)), mp_context=context) as pool:
