@@ -9,6 +9,7 @@ message names the function and, for an exception, the line that raised it.
 from __future__ import annotations
 
 import copy
+import functools
 import _signal
 import signal
 import sysconfig
@@ -205,19 +206,27 @@ def _where(exc: BaseException, *, own_only: bool = False) -> str:
     """Where the user's code raised: its last frame outside bpcheck and the libraries (NumPy
     raising for ``np.float`` is the user's line that wrote ``np.float``); the last frame outside
     bpcheck when every frame is a library's (unless ``own_only``)."""
-    frames = [
-        f for f in traceback.extract_tb(exc.__traceback__)
-        if _ENGINE_DIR not in Path(f.filename).resolve().parents
-    ]
-    own = [f for f in frames if not any(Path(f.filename).resolve().is_relative_to(d)
-                                        for d in _LIBRARY_DIRS)]
+    frames = [(frame, line) for frame, line in traceback.walk_tb(exc.__traceback__)
+              if _whose(frame.f_code.co_filename) != "bpcheck"]
+    own = [(frame, line) for frame, line in frames if _whose(frame.f_code.co_filename) == "user"]
     if own_only:
         frames = own
     if not (own or frames):
         return ""
-    last = (own or frames)[-1]
+    last = traceback.StackSummary.extract([(own or frames)[-1]])[0]  # its line, read only now
     code = f": {_shortened(last.line.strip(), 120)}" if last.line else ""
     return f" (at {last.filename}:{last.lineno}{code})"
+
+
+@functools.lru_cache(maxsize=4096)
+def _whose(filename: str) -> str:
+    """Whose code a frame's file holds: "bpcheck", "library" (the standard library or an
+    installed package) or "user". Resolved once per file: the diagnosis of one failing layer
+    asks this of thousands of exceptions' frames."""
+    path = Path(filename).resolve()
+    if _ENGINE_DIR in path.parents:
+        return "bpcheck"
+    return "library" if any(path.is_relative_to(d) for d in _LIBRARY_DIRS) else "user"
 
 
 def user_line(exc: BaseException) -> str:
