@@ -242,7 +242,11 @@ def default_sigint():
 
 
 def _ctrl_c_in(seconds: float) -> threading.Timer:
-    timer = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGINT))
+    """SIGINT to the main thread after ``seconds``. Sent to the process, the kernel may hand it
+    to any thread (JAX's, OpenBLAS's, the timer's own): the main thread's sleep then ran its
+    full 10 s once in a loaded run."""
+    timer = threading.Timer(seconds, signal.pthread_kill,
+                            (threading.main_thread().ident, signal.SIGINT))
     timer.start()
     return timer
 
