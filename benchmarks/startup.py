@@ -9,8 +9,8 @@ fresh folder: cold, every reference program traced, lowered and compiled) and th
 * ``import``: ``import bpcheck`` and the battery (JAX included);
 * ``one layer``: ``bpcheck check --only relu --jobs 1`` (import, one layer's programs, 100
   examples through the battery);
-* ``a worker``: ``bpcheck check --only affine,relu --jobs 2``, whose two spawned worker processes
-  each import bpcheck and load their layer's programs;
+* ``a worker``: ``bpcheck check --only affine,relu --jobs 2``, whose two worker processes (forked
+  from a server that has imported bpcheck: ``bpcheck.workers``) load their layer's programs;
 * ``grade one``: ``bpcheck grade`` of one correct full submission (manual/ as a package, every
   protocol function), ``--jobs 1``: the grader's programs and a sandboxed child.
 

@@ -12,6 +12,7 @@ from mistakes import catalogue, named
 from benchmarks.detection import only_broken_flagged
 from benchmarks.peers import Subject, cs231n, rel_error, run_peer
 from benchmarks.suite import compile_log
+from benchmarks.testrun import summarise
 from benchmarks.training_step import step_flops
 from bpcheck.implementation import Implementation
 from bpcheck.registry import layer_named
@@ -89,6 +90,22 @@ def test_compile_log_is_summed():
               "Finished jaxpr to MLIR module conversion jit(program) in 0.5 sec\n"
               "Finished XLA compilation of jit(program) in 1.25 sec\n")
     assert compile_log(stderr) == {"compile_seconds": 2.0, "programs_compiled": 1, "cache_hits": 0}
+
+
+def test_the_test_run_profile_sums_each_file_and_names_what_no_test_waited_for():
+    documents = {
+        "gw0": {"rows": [["tests/a.py::one", 2.0, 1.5, 0.25], ["tests/b.py::x", 1.0, 0.5, 3.0]],
+                "process_cpu": 4.0, "children_cpu": 3.25},
+        "gw1": {"rows": [["tests/a.py::two[p]", 1.0, 1.0, 0.0]], "process_cpu": 2.0,
+                "children_cpu": 0.0},
+        "controller": {"rows": [], "process_cpu": 0.5, "children_cpu": 0.0}}
+    summary = summarise(documents, wall=6.0, busy=12.0, idle=0.0)
+    assert list(summary["files"]) == ["tests/b.py", "tests/a.py"]  # by CPU, most first
+    assert summary["files"]["tests/a.py"] == {"tests": 2, "wall": 3.0, "own": 2.5,
+                                              "children": 0.25}
+    assert summary["in_tests"] == 6.25
+    assert summary["outside_tests"] == 9.75 - 6.25  # start-up, collection, the controller
+    assert summary["unattributed"] == 12.0 - 9.75
 
 
 def test_step_flops_count_the_products_a_step_needs():
