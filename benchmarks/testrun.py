@@ -39,6 +39,7 @@ OUT_VARIABLE = "BPCHECK_TESTRUN_OUT"
 # ------------------------------------------------------------------ the plugin, in each worker
 
 _rows: list[tuple[str, float, float, float]] = []  # (test id, wall, own CPU, children's CPU)
+_failed: list[str] = []
 
 
 def _cpu() -> tuple[float, float]:
@@ -57,6 +58,11 @@ def pytest_runtest_protocol(item, nextitem):
                   children_after - children))
 
 
+def pytest_runtest_logreport(report):
+    if report.failed:
+        _failed.append(report.nodeid)
+
+
 def pytest_sessionfinish(session):
     folder = os.environ.get(OUT_VARIABLE)
     if not folder:
@@ -66,7 +72,7 @@ def pytest_sessionfinish(session):
     if name == "controller" and session.config.pluginmanager.hasplugin("dsession"):
         children = 0.0  # its children are the workers, each counting itself
     Path(folder, f"{name}.json").write_text(json.dumps(
-        {"rows": _rows, "process_cpu": own, "children_cpu": children}))
+        {"rows": _rows, "failed": _failed, "process_cpu": own, "children_cpu": children}))
 
 
 # ------------------------------------------------------------------ the run and its summary
@@ -92,9 +98,10 @@ def summarise(documents: dict[str, dict], wall: float, busy: float, idle: float)
             entry["own"] += own
             entry["children"] += children
     in_tests = sum(f["own"] + f["children"] for f in files.values())
+    failed = sorted(n for d in documents.values() for n in d.get("failed", ()))
     processes = sum(d["process_cpu"] + d["children_cpu"] for d in documents.values())
     return {"wall": wall, "busy": busy, "idle": idle, "cores": os.cpu_count() or 1,
-            "in_tests": in_tests,
+            "in_tests": in_tests, "failed": failed,
             "outside_tests": processes - in_tests,  # start-up, collection, the controller
             "unattributed": busy - processes,  # processes no pytest process waited for
             "files": dict(sorted(files.items(), key=lambda kv: -(kv[1]["own"]
@@ -150,7 +157,10 @@ def print_summary(summary: dict, top: int) -> None:
                        ("processes no test waited for (forked workers, sandboxes' children)",
                         "unattributed")):
         table.add_row(label, "", "", f"{summary[key]:.1f}", "", "", f"{summary[key] / busy:.0%}")
-    Console(width=max(Console().width, 150)).print(table)
+    console = Console(width=max(Console().width, 150))
+    console.print(table)
+    for name in summary["failed"]:  # its time is in the table all the same
+        console.print(f"failed: {name}", highlight=False)
 
 
 def main() -> None:
