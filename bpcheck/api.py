@@ -30,7 +30,6 @@ from bpcheck.implementation import Implementation
 from bpcheck.layer import Layer
 from bpcheck.loader import LoadError, load, one_array_sample, protocol_problems
 from bpcheck.profiles import DEFAULT_EXAMPLES
-from bpcheck.sigint import shown
 from bpcheck.tiers import TIERS, check_tier
 
 __all__ = ["check", "check_pair", "assert_passes", "LoadError"]
@@ -98,7 +97,7 @@ def _progress(show: bool | None) -> Iterator[Callable[[str, int, int], None] | N
 
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                    console=Console(stderr=True), transient=True)
-    with shown(bar):
+    with bar:
         task = bar.add_task("checking", total=None)
         yield lambda layer, done, total: bar.update(task, description=f"checked {layer}",
                                                     completed=done, total=total)

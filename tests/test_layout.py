@@ -127,8 +127,7 @@ def test_ci_runs_the_readme_test_command():
 #: bpcheck's layers, lowest first: a module imports from its own layer or below, never above.
 LAYERS = (
     ("leaves", ("jaxsetup", "programs", "profiles", "tolerances", "tiers", "finite_diff", "kinks",
-                "outcomes", "standins", "legacy", "modelcall", "floating_point", "workers",
-                "sigint")),
+                "outcomes", "standins", "legacy", "modelcall", "floating_point", "workers")),
     ("sampling", ("sampling",)),
     ("record", ("layer",)),
     ("sides", ("autodiff", "implementation")),

@@ -1,16 +1,11 @@
-"""Worker processes are forked from a server that imported the engine and never ran JAX; the
-threads bpcheck starts leave Ctrl-C to the main thread."""
+"""Worker processes are forked from a server that imported the engine and never ran JAX."""
 
 from __future__ import annotations
 
-import io
 import os
-import signal
 import subprocess
 import sys
-import threading
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
 import pytest
 
@@ -44,28 +39,3 @@ def test_importing_what_the_server_preloads_runs_no_jax():
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["[]", "False"]
-
-
-def _blocks_sigint(native_id: int) -> bool:
-    """Whether the thread ``native_id`` of this process blocks SIGINT (/proc's SigBlk mask)."""
-    status = Path(f"/proc/self/task/{native_id}/status").read_text()
-    mask = int(next(line for line in status.splitlines() if line.startswith("SigBlk:")).split()[1],
-               16)
-    return bool(mask & (1 << (signal.SIGINT - 1)))
-
-
-def test_the_progress_thread_leaves_ctrl_c_to_the_main_thread():
-    """The kernel hands a process's SIGINT to any thread not blocking it; taken by rich's redraw
-    thread, it reached the main thread only after the user function's 60 s sleep."""
-    from rich.console import Console
-    from rich.progress import Progress
-
-    from bpcheck.sigint import shown
-
-    progress = Progress(console=Console(file=io.StringIO(), force_terminal=True))
-    with shown(progress):
-        redraw = progress.live._refresh_thread
-        assert redraw is not None and redraw.is_alive()
-        assert _blocks_sigint(redraw.native_id)
-        assert not _blocks_sigint(threading.main_thread().native_id)
-    assert not _blocks_sigint(threading.main_thread().native_id)

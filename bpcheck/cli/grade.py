@@ -23,8 +23,6 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bpcheck.sigint import shown
-
 GRADESCOPE = Path("/autograder")
 #: ``bpcheck grade merge …`` is parsed as this command (``grade`` takes a folder as its argument)
 MERGE_COMMAND = "grade-merge"
@@ -89,7 +87,7 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), console=console, transient=True)
     try:
-        with shown(progress):
+        with progress:
             task = progress.add_task("grading", total=None)
 
             def advance(name: str, done: int, total: int) -> None:

@@ -20,7 +20,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bpcheck.profiles import DEFAULT_EXAMPLES  # noqa: E402  (hypothesis only; no JAX)
-from bpcheck.sigint import shown
 #: ``--tier`` choices and the tiers each runs (and counts).
 TIER_CHOICES = {"float64": ("float64",), "float32": ("float32",), "both": ("float64", "float32")}
 # Keyed by bpcheck.outcomes.Status values (a Status is its own value as a str).
@@ -85,7 +84,7 @@ def _check(args, console, profile, path, pool) -> int:
     tiers = TIER_CHOICES[args.tier]
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                    TimeElapsedColumn(), console=console, transient=True)
-    with shown(bar):
+    with bar:
         task = bar.add_task("checking", total=None)
 
         def progress(layer: str, done: int, total: int) -> None:
@@ -129,7 +128,7 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
     started = time.perf_counter()
     progress = Progress(TextColumn("training {task.description}"), BarColumn(),
                         MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True)
-    with shown(progress):
+    with progress:
         tasks = {name: progress.add_task(name.replace("_", "-"), total=total) for name, total in
                  (("linear", demo.LINEAR_ITERATIONS), ("two_layer", demo.TWO_LAYER_ITERATIONS))}
         result = demo.run(args.seed, lambda name, done, _: progress.update(tasks[name], completed=done))
