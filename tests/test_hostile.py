@@ -298,9 +298,12 @@ def test_ctrl_c_on_bpcheck_check_ends_it_with_status_130(tmp_path):
     path.write_text("import time\nimport numpy as np\n\ndef relu_forward(x):\n"
                     "    return np.maximum(x, 0.0), x\n\ndef relu_backward(dout, cache):\n"
                     "    print('sleeping', flush=True)\n    time.sleep(60)\n    return dout\n")
+    # As a terminal's foreground job: SIGINT at its default. A pytest started in the background
+    # of a non-interactive shell ignores SIGINT, and a child inherits that (it then slept 60 s).
     child = subprocess.Popen([sys.executable, "-m", "bpcheck.cli.main", "check", str(path),
                               "--jobs", "1"], cwd=ROOT, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True)
+                             stderr=subprocess.STDOUT, text=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 120
         output = ""
