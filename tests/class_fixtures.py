@@ -69,7 +69,10 @@ HOSTILE: dict[str, tuple[str, tuple[str, ...] | None]] = {
     "syntax_error": ("def relu_forward(x:\n    return x\n", None),
     "os_exit_in_call": (_backward("import os\nos._exit(0)\n"), ("relu_backward",)),
     "endless_loop": (_backward("while True:\n    pass\n"), ("relu_backward",)),
-    "very_slow": (_backward("import time\ntime.sleep(0.5)\n"), ("relu_backward",)),
+    # each call a quarter of CALL_SECONDS, so that it finishes even on a loaded machine (at half,
+    # one call ran into the call limit once, and the budget's message was not the one given),
+    # and a dozen of them use up FUNCTION_SECONDS
+    "very_slow": (_backward("import time\ntime.sleep(0.25)\n"), ("relu_backward",)),
     "memory_bomb": (_backward("hoard = [bytearray(10**9) for _ in range(100)]\n"),
                     ("relu_backward",)),
     "stray_process": (_backward(f"import subprocess\nsubprocess.Popen(['sleep', '{STRAY}'])\n"),
